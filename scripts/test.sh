@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): installs missing dependencies, then builds and runs
+# every test twice: GCC ('default' preset, everything) and clang with ASan + UBSan ('asan'
+# preset: unit tests, fuzz-corpus replays and short libFuzzer runs), plus the format check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "default preset (GCC)"
+cmake --preset default
+cmake --build --preset default
+ctest --preset default
+
+step "asan preset (clang, ASan + UBSan, libFuzzer)"
+cmake --preset asan
+cmake --build --preset asan
+ctest --preset asan
+
+step "format check"
+cmake --build --preset default --target format-check
+
+step "all tests passed"

@@ -1,0 +1,25 @@
+// Text encodings of binary values used on command lines and in outputs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cvtpm {
+
+std::string to_hex(std::span<const std::uint8_t> bytes);  // lowercase
+std::string to_base64(std::span<const std::uint8_t> bytes);
+
+// Strict decoders: `what` names the input in the error ("--snp-ovmf-hash", a file, ...).
+// An optional "0x" prefix is accepted for hex. Throws InputError.
+std::vector<std::uint8_t> parse_hex(std::string_view text, std::string_view what);
+std::vector<std::uint8_t> parse_base64(std::string_view text, std::string_view what);
+
+// Parses an unsigned integer in C notation (decimal, 0x hex, 0 octal), rejecting trailing junk
+// and values above `max`. Throws InputError naming `what`.
+std::uint64_t parse_uint(std::string_view text, std::string_view what,
+                         std::uint64_t max = UINT64_MAX);
+
+}  // namespace cvtpm
