@@ -1,0 +1,11 @@
+// The cvtpm-measure command line, callable from tests.
+#pragma once
+
+#include <ostream>
+
+namespace cvtpm::measure {
+
+// Runs cvtpm-measure with `argv`; returns the process exit status.
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace cvtpm::measure

@@ -1,0 +1,125 @@
+#include "cvtpm/measure/initial_vmsa.h"
+
+namespace cvtpm::measure {
+namespace {
+
+using formats::snp::VmcbSegment;
+
+// Architectural reset values KVM programs (AMD APM vol. 2, "Initial processor state").
+constexpr std::uint64_t kResetEfer = 0x1000;  // SVME: KVM sets it for SEV-ES guests
+constexpr std::uint64_t kResetCr4 = 0x40;     // MCE
+constexpr std::uint64_t kResetCr0 = 0x10;     // ET
+constexpr std::uint64_t kResetDr7 = 0x400;
+constexpr std::uint64_t kResetDr6 = 0xFFFF0FF0;
+constexpr std::uint64_t kResetRflags = 0x2;
+constexpr std::uint64_t kDefaultPat = 0x0007040600070406;
+constexpr std::uint32_t kResetMxcsr = 0x1F80;
+constexpr std::uint16_t kResetX87Fcw = 0x37F;
+
+// Registers in which the VMMs differ.
+struct VmmFlavor {
+  std::uint16_t bsp_cs_attrib;
+  std::uint16_t ss_attrib;
+  std::uint16_t tr_attrib;
+  std::uint64_t g_pat;
+  bool rdx_is_signature;  // otherwise RDX = kFixedRdx
+  bool sets_fpu_state;
+};
+constexpr std::uint64_t kFixedRdx = 0x600;
+
+VmmFlavor flavor(VmmType vmm) {
+  switch (vmm) {
+    case VmmType::kQemu:
+      return {0x9B, 0x93, 0x8B, kDefaultPat, true, true};
+    case VmmType::kEc2:
+      return {0x9A, 0x92, 0x83, kDefaultPat, false, false};
+    case VmmType::kGce:
+      return {0x9B, 0x93, 0x8B, 0x00070106, false, false};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<VmmType> parse_vmm_type(std::string_view name) {
+  if (name == "QEMU") return VmmType::kQemu;
+  if (name == "ec2") return VmmType::kEc2;
+  if (name == "gce") return VmmType::kGce;
+  return std::nullopt;
+}
+
+std::string_view vmm_type_name(VmmType type) {
+  switch (type) {
+    case VmmType::kQemu:
+      return "QEMU";
+    case VmmType::kEc2:
+      return "ec2";
+    case VmmType::kGce:
+      return "gce";
+  }
+  return "?";
+}
+
+Vmsa reset_vmsa(const ResetVmsaParams& p) {
+  const VmmFlavor f = flavor(p.vmm);
+  const bool bsp = p.eip == kBspResetEip;
+  Vmsa v{};
+  v.es = VmcbSegment{0, 0x93, 0xFFFF, 0};
+  v.cs =
+      VmcbSegment{0xF000, bsp ? f.bsp_cs_attrib : std::uint16_t{0x9B}, 0xFFFF, p.eip & 0xFFFF0000u};
+  v.ss = VmcbSegment{0, f.ss_attrib, 0xFFFF, 0};
+  v.ds = VmcbSegment{0, 0x93, 0xFFFF, 0};
+  v.fs = VmcbSegment{0, 0x93, 0xFFFF, 0};
+  v.gs = VmcbSegment{0, 0x93, 0xFFFF, 0};
+  v.gdtr = VmcbSegment{0, 0, 0xFFFF, 0};
+  v.idtr = VmcbSegment{0, 0, 0xFFFF, 0};
+  v.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
+  v.tr = VmcbSegment{0, f.tr_attrib, 0xFFFF, 0};
+  v.efer = kResetEfer;
+  v.cr4 = kResetCr4;
+  v.cr0 = kResetCr0;
+  v.dr7 = kResetDr7;
+  v.dr6 = kResetDr6;
+  v.rflags = kResetRflags;
+  v.rip = p.eip & 0xFFFF;
+  v.g_pat = f.g_pat;
+  v.rdx = f.rdx_is_signature ? p.vcpu_signature : kFixedRdx;
+  v.sev_features = p.sev_features;
+  v.xcr0 = 0x1;
+  if (f.sets_fpu_state && !p.legacy_fpu_state) {
+    v.mxcsr = kResetMxcsr;
+    v.x87_fcw = kResetX87Fcw;
+  }
+  return v;
+}
+
+Vmsa legacy_svsm_vmsa(std::uint64_t rip, std::uint32_t vcpu_signature) {
+  Vmsa v{};
+  v.es = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
+  v.cs = VmcbSegment{0x08, 0xC9B, 0xFFFFFFFF, 0};
+  v.ss = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
+  v.ds = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
+  v.fs = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
+  v.gs = VmcbSegment{0, 0x93, 0xFFFF, 0};
+  v.gdtr = VmcbSegment{0, 0, 0xFFFF, 0};
+  v.idtr = VmcbSegment{0, 0, 0xFFFF, 0};
+  v.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
+  v.tr = VmcbSegment{0, 0x8B, 0xFFFF, 0};
+  v.efer = kResetEfer;
+  v.cr4 = kResetCr4;
+  v.cr0 = 0x11;  // PE | ET: the SVSM starts in protected mode
+  v.dr7 = kResetDr7;
+  v.dr6 = kResetDr6;
+  v.rflags = kResetRflags;
+  v.rip = rip;
+  v.g_pat = kDefaultPat;
+  v.rdx = vcpu_signature;
+  v.sev_features = formats::snp::sev_features::kSnpActive;
+  v.xcr0 = 0x1;
+  // sev-snp-measure sets MXCSR but leaves the x87 control word at zero in this mode, and its
+  // published digests depend on that.
+  v.mxcsr = kResetMxcsr;
+  return v;
+}
+
+}  // namespace cvtpm::measure
