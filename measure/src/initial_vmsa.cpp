@@ -60,32 +60,41 @@ std::string_view vmm_type_name(VmmType type) {
   return "?";
 }
 
-Vmsa reset_vmsa(const ResetVmsaParams& p) {
-  const VmmFlavor f = flavor(p.vmm);
-  const bool bsp = p.eip == kBspResetEip;
+namespace {
+
+// State both kinds of initial VMSA share: real-mode style descriptor tables and task register,
+// and the architectural reset values of the control and debug registers.
+Vmsa common_initial_state(std::uint16_t tr_attrib) {
   Vmsa v{};
-  v.es = VmcbSegment{0, 0x93, 0xFFFF, 0};
-  v.cs =
-      VmcbSegment{0xF000, bsp ? f.bsp_cs_attrib : std::uint16_t{0x9B}, 0xFFFF, p.eip & 0xFFFF0000u};
-  v.ss = VmcbSegment{0, f.ss_attrib, 0xFFFF, 0};
-  v.ds = VmcbSegment{0, 0x93, 0xFFFF, 0};
-  v.fs = VmcbSegment{0, 0x93, 0xFFFF, 0};
-  v.gs = VmcbSegment{0, 0x93, 0xFFFF, 0};
   v.gdtr = VmcbSegment{0, 0, 0xFFFF, 0};
   v.idtr = VmcbSegment{0, 0, 0xFFFF, 0};
   v.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
-  v.tr = VmcbSegment{0, f.tr_attrib, 0xFFFF, 0};
+  v.tr = VmcbSegment{0, tr_attrib, 0xFFFF, 0};
   v.efer = kResetEfer;
   v.cr4 = kResetCr4;
-  v.cr0 = kResetCr0;
   v.dr7 = kResetDr7;
   v.dr6 = kResetDr6;
   v.rflags = kResetRflags;
+  v.xcr0 = 0x1;
+  return v;
+}
+
+}  // namespace
+
+Vmsa reset_vmsa(const ResetVmsaParams& p) {
+  const VmmFlavor f = flavor(p.vmm);
+  const bool bsp = p.eip == kBspResetEip;
+  Vmsa v = common_initial_state(f.tr_attrib);
+  const VmcbSegment data{0, 0x93, 0xFFFF, 0};
+  v.es = v.ds = v.fs = v.gs = data;
+  v.ss = VmcbSegment{0, f.ss_attrib, 0xFFFF, 0};
+  v.cs =
+      VmcbSegment{0xF000, bsp ? f.bsp_cs_attrib : std::uint16_t{0x9B}, 0xFFFF, p.eip & 0xFFFF0000u};
+  v.cr0 = kResetCr0;
   v.rip = p.eip & 0xFFFF;
   v.g_pat = f.g_pat;
   v.rdx = f.rdx_is_signature ? p.vcpu_signature : kFixedRdx;
   v.sev_features = p.sev_features;
-  v.xcr0 = 0x1;
   if (f.sets_fpu_state && !p.legacy_fpu_state) {
     v.mxcsr = kResetMxcsr;
     v.x87_fcw = kResetX87Fcw;
@@ -94,28 +103,16 @@ Vmsa reset_vmsa(const ResetVmsaParams& p) {
 }
 
 Vmsa legacy_svsm_vmsa(std::uint64_t rip, std::uint32_t vcpu_signature) {
-  Vmsa v{};
-  v.es = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
+  Vmsa v = common_initial_state(0x8B);
+  const VmcbSegment flat_data{0x10, 0xC93, 0xFFFFFFFF, 0};
+  v.es = v.ss = v.ds = v.fs = flat_data;
   v.cs = VmcbSegment{0x08, 0xC9B, 0xFFFFFFFF, 0};
-  v.ss = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
-  v.ds = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
-  v.fs = VmcbSegment{0x10, 0xC93, 0xFFFFFFFF, 0};
   v.gs = VmcbSegment{0, 0x93, 0xFFFF, 0};
-  v.gdtr = VmcbSegment{0, 0, 0xFFFF, 0};
-  v.idtr = VmcbSegment{0, 0, 0xFFFF, 0};
-  v.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
-  v.tr = VmcbSegment{0, 0x8B, 0xFFFF, 0};
-  v.efer = kResetEfer;
-  v.cr4 = kResetCr4;
   v.cr0 = 0x11;  // PE | ET: the SVSM starts in protected mode
-  v.dr7 = kResetDr7;
-  v.dr6 = kResetDr6;
-  v.rflags = kResetRflags;
   v.rip = rip;
   v.g_pat = kDefaultPat;
   v.rdx = vcpu_signature;
   v.sev_features = formats::snp::sev_features::kSnpActive;
-  v.xcr0 = 0x1;
   // sev-snp-measure sets MXCSR but leaves the x87 control word at zero in this mode, and its
   // published digests depend on that.
   v.mxcsr = kResetMxcsr;
