@@ -5,47 +5,20 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cli_common.h"
 #include "cvtpm/measure/guest_launch.h"
 #include "cvtpm/measure/id_block.h"
 #include "cvtpm/measure/vcpu_types.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/files.h"
 #include "cvtpm/support/tool_main.h"
+#include "igvm_cli.h"
 
 namespace cvtpm::measure {
 namespace {
 
 using formats::ovmf::OvmfImage;
-using nlohmann::ordered_json;
-
-constexpr std::string_view kTool = "cvtpm-measure";
-
-std::string hex32(std::uint64_t v, int width = 0) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// A file given on the command line, with what a verifier wants recorded about it.
-struct InputFile {
-  ByteBuffer bytes;
-  ordered_json describe() const { return describe_as(name); }
-  ordered_json describe_as(const std::string& file_name) const {
-    // Base name only: outputs must not depend on where the caller keeps its files.
-    return {{"file", std::filesystem::path(file_name).filename().string()},
-            {"size", bytes.size()},
-            {"sha256", to_hex(sha256(bytes))}};
-  }
-  std::string name;
-};
-
-InputFile load(const std::string& path) {
-  return InputFile{load_file(path), path};
-}
-
-std::string encode_digest(std::span<const std::uint8_t> digest, const std::string& format) {
-  return format == "base64" ? to_base64(digest) : to_hex(digest);
-}
+using namespace cli;
 
 // ---------------------------------------------------------------------------------------------
 // Launch digest of an OVMF launch (the sev-snp-measure command line).
@@ -348,17 +321,6 @@ std::vector<std::uint8_t> parse_digest_text(const std::string& text, const std::
   return bytes;
 }
 
-std::array<std::uint8_t, 16> parse_id(const std::optional<std::string>& text, const char* what) {
-  std::array<std::uint8_t, 16> id{};
-  if (!text) return id;
-  auto bytes = parse_hex(*text, what);
-  if (bytes.size() != id.size()) {
-    throw InputError(what, "must be 16 bytes (32 hex digits), got " + std::to_string(bytes.size()));
-  }
-  std::copy(bytes.begin(), bytes.end(), id.begin());
-  return id;
-}
-
 int run_id_block(const IdBlockOptions& o, std::ostream& out) {
   IdBlockRequest request;
   auto digest = parse_digest_text(o.measurement, "--measurement");
@@ -415,7 +377,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   init_tool_crypto();
   CLI::App app{
       "Precompute AMD SEV/SEV-ES/SEV-SNP launch measurements (command-line compatible with "
-      "sev-snp-measure) and SNP ID blocks.",
+      "sev-snp-measure), launch digests of IGVM images, and SNP ID blocks.",
       std::string(kTool)};
   app.set_version_flag("--version", version_line(kTool));
   app.require_subcommand(0, 1);
@@ -428,12 +390,16 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       "id-block", "Sign an SNP ID block and ID auth structure for a launch digest");
   add_id_block_options(*id_cmd, id_block);
 
+  IgvmCommand igvm;
+  add_igvm_command(app, igvm);
+
   if (auto status = parse_command_line(app, kTool, argc, argv, out, err)) return *status;
 
   // Results are fully computed before anything reaches stdout: an error leaves it empty.
   std::ostringstream result;
   int status = run_guarded(kTool, err, [&] {
     if (id_cmd->parsed()) return run_id_block(id_block, result);
+    if (igvm.measure->parsed()) return run_igvm_command(igvm, result, err);
     return run_launch(launch, result, err);
   });
   if (status == 0) out << result.str();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 
 #include "cvtpm/support/error.h"
@@ -96,6 +97,15 @@ ByteBuffer::ByteBuffer(std::vector<std::uint8_t> bytes) {
 ByteBuffer::ByteBuffer(const std::uint8_t* data, std::size_t size)
     : ByteBuffer(std::vector<std::uint8_t>(data, data + size)) {}
 
+ByteBuffer ByteBuffer::slice(std::size_t offset, std::size_t size) const {
+  if (offset > size_ || size > size_ - offset) throw std::out_of_range("ByteBuffer::slice");
+  ByteBuffer part;
+  part.storage_ = storage_;
+  part.data_ = data_ + offset;
+  part.size_ = size;
+  return part;
+}
+
 ByteBuffer load_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   struct stat st {};
@@ -122,7 +132,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   return read_all(fd.get(), name, st);
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+void write_file_atomic(const std::filesystem::path& path,
+                       std::span<const std::span<const std::uint8_t>> pieces) {
   const std::string name = path.string();
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
@@ -139,14 +150,16 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
     ::unlink(tmpl.c_str());
     throw InputError(name, what + ": " + errno_text(err));
   };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write");
+  for (std::span<const std::uint8_t> bytes : pieces) {
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail("cannot write");
+      }
+      done += static_cast<std::size_t>(n);
     }
-    done += static_cast<std::size_t>(n);
   }
   // mkstemp creates 0600; outputs are ordinary files, so honour the umask like any writer.
   mode_t mask = ::umask(0);
@@ -155,6 +168,10 @@ void write_file_atomic(const std::filesystem::path& path, std::span<const std::u
   if (::fsync(fd.get()) != 0) fail("cannot flush");
   if (::close(fd.release()) != 0) fail("cannot close");
   if (::rename(tmpl.c_str(), path.c_str()) != 0) fail("cannot rename into place");
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+  write_file_atomic(path, std::span<const std::span<const std::uint8_t>>(&bytes, 1));
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view text) {

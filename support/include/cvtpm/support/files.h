@@ -27,6 +27,10 @@ class ByteBuffer {
   bool empty() const { return size_ == 0; }
   operator std::span<const std::uint8_t>() const { return span(); }  // NOLINT
 
+  // `size` bytes from `offset`, sharing this buffer's storage (no copy). Throws
+  // std::out_of_range if the range is not inside the buffer.
+  ByteBuffer slice(std::size_t offset, std::size_t size) const;
+
  private:
   struct Storage;
   std::shared_ptr<const Storage> storage_;
@@ -46,5 +50,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path);
 // the destination only once fully written and flushed; on failure nothing is left behind.
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
 void write_file_atomic(const std::filesystem::path& path, std::string_view text);
+// The same for a file written as consecutive pieces (no need to join them in memory first).
+void write_file_atomic(const std::filesystem::path& path,
+                       std::span<const std::span<const std::uint8_t>> pieces);
 
 }  // namespace cvtpm

@@ -13,7 +13,7 @@ namespace cvtpm::formats::boot {
 
 // The firmware is linked to run at this fixed GPA; its region holds the ELF segments, its
 // stacks, page tables, heap and the pages below. Sized so it fits a guest with 256 MiB of RAM.
-inline constexpr std::uint64_t kFirmwareBase = 0x0800'0000;  // 128 MiB
+inline constexpr std::uint64_t kFirmwareBase = 0x0800'0000;        // 128 MiB
 inline constexpr std::uint64_t kFirmwareRegionSize = 0x0200'0000;  // 32 MiB
 
 // ---------------------------------------------------------------------------------------------
@@ -49,12 +49,12 @@ static_assert(sizeof(Range) == 16);
 // What the firmware needs to know about the guest firmware it launches at a lower VMPL,
 // taken from OVMF's own SEV metadata by cvtpm-igvmgen.
 struct GuestFirmwareInfo {
-  std::uint64_t flash_gpa;        // OVMF image start (it ends at 4 GiB)
+  std::uint64_t flash_gpa;  // OVMF image start (it ends at 4 GiB)
   std::uint64_t flash_size;
-  std::uint64_t reset_eip;        // BSP reset vector (0xFFFFFFF0)
-  std::uint64_t secrets_gpa;      // OVMF's SNP_SECRETS page (the guest's copy goes here)
-  std::uint64_t cpuid_gpa;        // OVMF's CPUID page
-  std::uint64_t caa_gpa;          // OVMF's SVSM calling-area page (0 if OVMF has none)
+  std::uint64_t reset_eip;    // BSP reset vector (0xFFFFFFF0)
+  std::uint64_t secrets_gpa;  // OVMF's SNP_SECRETS page (the guest's copy goes here)
+  std::uint64_t cpuid_gpa;    // OVMF's CPUID page
+  std::uint64_t caa_gpa;      // OVMF's SVSM calling-area page (0 if OVMF has none)
   std::uint32_t prevalidated_count;
   std::uint32_t reserved;
   Range prevalidated[kMaxPrevalidatedRanges];  // SNP_SEC_MEM (+ kernel-hashes) sections
@@ -76,10 +76,10 @@ struct BootParams {
   std::uint64_t cpuid_gpa;    // SNP CPUID page (IGVM CPUID_DATA page; 0 on native)
 
   // Parameter areas the loader fills (IGVM PARAMETER_INSERT pages; 0 if absent).
-  std::uint64_t vp_count_gpa;      // u32 vCPU count (IGVM VP_COUNT_PARAMETER)
-  std::uint64_t environment_gpa;   // u32 IgvmEnvironmentInfo (IGVM ENVIRONMENT_INFO)
-  std::uint64_t memory_map_gpa;    // IGVM_VHS_MEMORY_MAP_ENTRY array (IGVM MEMORY_MAP)
-  std::uint64_t memory_map_size;   // bytes of the memory-map area
+  std::uint64_t vp_count_gpa;     // u32 vCPU count (IGVM VP_COUNT_PARAMETER)
+  std::uint64_t environment_gpa;  // u32 IgvmEnvironmentInfo (IGVM ENVIRONMENT_INFO)
+  std::uint64_t memory_map_gpa;   // IGVM_VHS_MEMORY_MAP_ENTRY array (IGVM MEMORY_MAP)
+  std::uint64_t memory_map_size;  // bytes of the memory-map area
 
   std::uint16_t debug_serial_port;  // I/O port of the firmware's console (0x3F8 = COM1)
   std::uint8_t guest_vmpl;          // VMPL the guest firmware runs at (1..3)
@@ -88,6 +88,13 @@ struct BootParams {
   std::uint64_t guest_sev_features;  // SEV_FEATURES of the guest's VMSA
 
   GuestFirmwareInfo guest;
+
+  // Appended in version 1 (readers that predate it ignore it; `size` covers it): the pages of
+  // the firmware region the IGVM image loads, [gpa, gpa + size) with no gaps — the ELF
+  // segments, the pages between them and the boot pages after them (on the native platform the
+  // CPUID and secrets pages are left out). Under SNP these are validated at launch; the rest of
+  // the firmware region is not.
+  Range image;
 };
 static_assert(offsetof(BootParams, firmware) == 16);
 static_assert(offsetof(BootParams, secrets_gpa) == 32);
@@ -95,11 +102,13 @@ static_assert(offsetof(BootParams, vp_count_gpa) == 48);
 static_assert(offsetof(BootParams, debug_serial_port) == 80);
 static_assert(offsetof(BootParams, guest_sev_features) == 88);
 static_assert(offsetof(BootParams, guest) == 96);
+static_assert(offsetof(BootParams, image) == 408);
+static_assert(sizeof(BootParams) == 424);
 static_assert(sizeof(BootParams) <= 4096);
 
 namespace boot_flags {
-inline constexpr std::uint32_t kDebugLog = 1u << 0;   // verbose console logging
-inline constexpr std::uint32_t kSelfTest = 1u << 1;   // run self-tests and exit (test images)
+inline constexpr std::uint32_t kDebugLog = 1u << 0;  // verbose console logging
+inline constexpr std::uint32_t kSelfTest = 1u << 1;  // run self-tests and exit (test images)
 }  // namespace boot_flags
 
 }  // namespace cvtpm::formats::boot

@@ -1,0 +1,76 @@
+// The boot vCPU's initial state for the firmware's entry contract (formats/boot/boot_params.h):
+// 32-bit protected mode with flat segments at the ELF entry, EAX = kEntryMagic | platform,
+// ESI = BootParams GPA, EBX = 0.
+#include "cvtpm/igvmgen/image_builder.h"
+
+namespace cvtpm::igvmgen {
+namespace {
+
+namespace boot = formats::boot;
+using formats::snp::vmcb_attrib;
+
+// Descriptor attributes (bits 8..23 of a GDT entry's high dword): present, DPL 0, 4 KiB
+// granularity, 32-bit default size.
+constexpr std::uint16_t kFlatCode32 = 0xC09B;  // execute/read, accessed
+constexpr std::uint16_t kFlatData32 = 0xC093;  // read/write, accessed
+constexpr std::uint16_t kCodeSelector = 0x08;
+constexpr std::uint16_t kDataSelector = 0x10;
+constexpr std::uint32_t kFlatLimit = 0xFFFFFFFF;
+
+constexpr std::uint64_t kCr0 = 0x31;    // PE | ET | NE, paging off
+constexpr std::uint64_t kRflags = 0x2;  // reserved bit 1; interrupts off
+
+std::uint32_t entry_eax(boot::EntryPlatform platform) {
+  return boot::kEntryMagic | static_cast<std::uint32_t>(platform);
+}
+
+}  // namespace
+
+// Only fields KVM takes from QEMU are set, and each non-register field holds the value KVM
+// itself gives a vCPU at reset (CR4.MCE and EFER.SVME, which KVM forces, DR6/DR7, PAT, XCR0,
+// MXCSR, FCW): the measured VMSA then equals this one whether or not a VMM passes the field on.
+formats::snp::Vmsa snp_boot_vmsa(std::uint64_t entry, std::uint64_t boot_params_gpa,
+                                 std::uint64_t sev_features) {
+  formats::snp::Vmsa v{};
+  const formats::snp::VmcbSegment data{kDataSelector, vmcb_attrib(kFlatData32), kFlatLimit, 0};
+  v.cs = {kCodeSelector, vmcb_attrib(kFlatCode32), kFlatLimit, 0};
+  v.ds = v.es = v.fs = v.gs = v.ss = data;
+  v.efer = 0x1000;  // SVME
+  v.cr0 = kCr0;
+  v.cr4 = 0x40;  // MCE
+  v.dr6 = 0xFFFF0FF0;
+  v.dr7 = 0x400;
+  v.rflags = kRflags;
+  v.rip = entry;
+  v.rax = entry_eax(boot::EntryPlatform::kSnp);
+  v.rsi = boot_params_gpa;
+  v.rbx = 0;
+  v.g_pat = 0x0007040600070406;
+  v.xcr0 = 0x1;
+  v.mxcsr = 0x1F80;
+  v.x87_fcw = 0x37F;
+  v.sev_features = sev_features;
+  return v;
+}
+
+formats::igvm::NativeVpContextX64 native_boot_context(std::uint64_t entry,
+                                                      std::uint64_t boot_params_gpa) {
+  formats::igvm::NativeVpContextX64 c{};
+  c.rax = entry_eax(boot::EntryPlatform::kIgvmNative);
+  c.rsi = boot_params_gpa;
+  c.rbx = 0;
+  c.rip = entry;
+  c.rflags = kRflags;
+  c.code_selector = kCodeSelector;
+  c.code_attributes = kFlatCode32;
+  c.code_base = 0;
+  c.code_limit = kFlatLimit;
+  c.data_selector = kDataSelector;
+  c.data_attributes = kFlatData32;
+  c.data_base = 0;
+  c.data_limit = kFlatLimit;
+  c.cr0 = kCr0;
+  return c;
+}
+
+}  // namespace cvtpm::igvmgen
