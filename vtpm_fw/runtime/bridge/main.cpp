@@ -1,0 +1,7 @@
+#include <iostream>
+
+#include "bridge/cli.h"
+
+int main(int argc, char** argv) {
+  return cvtpm::bridge::run_cli(argc, argv, std::cout, std::cerr);
+}
