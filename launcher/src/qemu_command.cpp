@@ -72,6 +72,33 @@ std::vector<std::string> snp_qemu_command(const LaunchPlan& p) {
   return argv;
 }
 
+std::vector<std::string> emulation_qemu_command(const EmulationPlan& p) {
+  return {p.qemu,
+          "-machine",
+          "q35",
+          "-accel",
+          "tcg",
+          "-cpu",
+          "max",  // TCG's default CPU model has no RDRAND; the firmware needs it
+          "-smp",
+          "1",
+          "-m",
+          std::to_string(p.memory_mib) + "M",
+          "-display",
+          "none",
+          "-vga",
+          "none",
+          "-nic",
+          "none",
+          "-no-reboot",
+          "-kernel",
+          p.firmware,
+          "-serial",
+          "file:" + p.console_log,
+          "-serial",
+          "unix:" + p.link_socket + ",server=on,wait=off"};
+}
+
 std::string shell_quote(const std::string& word) {
   if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                               "0123456789,._+:@%/=-") == std::string::npos) {

@@ -64,6 +64,14 @@ TEST(SnpCommand, MultiVmplHostWithDisksAndNoNetwork) {
   expect_golden("multi_vmpl_disks", snp_qemu_command(p));
 }
 
+TEST(EmulationCommand, NativeFirmwareUnderTcg) {
+  EmulationPlan p;
+  p.firmware = "/opt/cvtpm/cvtpm-fw.elf";
+  p.console_log = "/run/cvtpm/console.log";
+  p.link_socket = "/run/cvtpm/vtpm-link.sock";
+  expect_golden("emulation", emulation_qemu_command(p));
+}
+
 TEST(ShellQuote, QuotesOnlyWhatTheShellWouldSplitOrExpand) {
   EXPECT_EQ(shell_quote("q35,igvm-cfg=igvm0"), "q35,igvm-cfg=igvm0");
   EXPECT_EQ(shell_quote("/path with space"), "'/path with space'");

@@ -1,0 +1,19 @@
+// What cvtpm-launch needs to know about an IGVM image before starting a guest from it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace cvtpm::launch {
+
+struct ImageInfo {
+  std::string sha256_hex;
+  std::string launch_digest_hex;       // SEV-SNP, as QEMU/KVM measure it (checked with --check-kvm)
+  std::optional<unsigned> guest_vmpl;  // from the image's boot parameters (cvtpm images)
+};
+
+// Throws InputError naming `path` when it is missing, not an IGVM file, has no SEV-SNP platform,
+// or would not be measured by KVM the way the file says.
+ImageInfo inspect_image(const std::string& path);
+
+}  // namespace cvtpm::launch

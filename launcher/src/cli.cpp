@@ -1,0 +1,328 @@
+#include "cvtpm/launch/cli.h"
+
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <sstream>
+
+#include "cvtpm/launch/emulator.h"
+#include "cvtpm/launch/host_checks.h"
+#include "cvtpm/launch/image_info.h"
+#include "cvtpm/launch/launch_config.h"
+#include "cvtpm/launch/qemu_command.h"
+#include "cvtpm/support/encoding.h"
+#include "cvtpm/support/files.h"
+#include "cvtpm/support/tool_main.h"
+
+namespace cvtpm::launch {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr std::string_view kTool = "cvtpm-launch";
+constexpr const char* kDefaultQemu = "qemu-system-x86_64";
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+struct CheckOptions {
+  std::string qemu = kDefaultQemu;
+  std::string root = "/";
+  std::string memory = "2G";
+  bool json = false;
+};
+
+ordered_json requirements_json(const std::vector<Requirement>& reqs) {
+  ordered_json rows = ordered_json::array();
+  for (const Requirement& r : reqs) {
+    ordered_json row{{"requirement", r.name}, {"ok", r.ok}, {"detail", r.detail}};
+    if (!r.ok) row["fix"] = r.fix;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+int run_check(const CheckOptions& o, std::ostream& out) {
+  const std::uint64_t memory = parse_memory_mib(o.memory, "--memory") << 20;
+  const HostFacts facts = probe_host(o.root, o.qemu);
+  const std::vector<Requirement> reqs = evaluate_host(facts, memory);
+  if (o.json) {
+    out << ordered_json{{"snp_launch_possible", all_met(reqs)},
+                        {"requirements", requirements_json(reqs)}}
+               .dump(2)
+        << "\n";
+  } else {
+    out << requirements_table(reqs);
+    out << (all_met(reqs)
+                ? "\nThis host can launch SEV-SNP guests with cvtpm images.\n"
+                : "\nThis host cannot launch SEV-SNP guests with cvtpm images (see the fixes "
+                  "above);\n"
+                  "`cvtpm-launch emulate` runs the vTPM firmware under QEMU TCG instead.\n");
+  }
+  return all_met(reqs) ? 0 : kExitHostUnsuitable;
+}
+
+// ---------------------------------------------------------------------------------------------
+// run
+
+struct RunOptions {
+  std::optional<std::string> config;
+  LaunchSettings flags;
+  std::vector<std::string> disks;
+  bool no_network = false;
+  bool author_key_enabled = false;
+  std::string root = "/";
+  bool dry_run = false;
+  bool json = false;
+};
+
+void add_run_options(CLI::App& cmd, RunOptions& o) {
+  LaunchSettings& f = o.flags;
+  cmd.add_option("--igvm", f.igvm, "IGVM image to launch (from cvtpm-igvmgen)")->type_name("IMAGE");
+  cmd.add_option("--config", o.config, "JSON config file with any of these settings (flags win)")
+      ->type_name("FILE");
+  cmd.add_option("--qemu", f.qemu, "QEMU binary (default qemu-system-x86_64 from PATH)")
+      ->type_name("PATH");
+  cmd.add_option("--vcpus", f.vcpus, "vCPUs (default 1)")->type_name("N");
+  cmd.add_option("--memory", f.memory, "Guest memory, e.g. 4G or 2048M (default 2G)")
+      ->type_name("SIZE");
+  cmd.add_option("--cpu", f.cpu, "QEMU CPU model (default EPYC-v4)")->type_name("MODEL");
+  cmd.add_option("--cbitpos", f.cbitpos, "C-bit position (default: the host's, from CPUID)")
+      ->type_name("N");
+  cmd.add_option("--reduced-phys-bits", f.reduced_phys_bits,
+                 "Reduced physical address bits (default: the host's)")
+      ->type_name("N");
+  cmd.add_option("--policy", f.policy, "SNP guest policy (default 0x30000)")->type_name("VALUE");
+  cmd.add_option("--id-block", f.id_block, "SNP ID block, base64 (cvtpm-measure id-block)")
+      ->type_name("B64");
+  cmd.add_option("--id-auth", f.id_auth, "SNP ID authentication information, base64")
+      ->type_name("B64");
+  cmd.add_flag("--author-key-enabled", o.author_key_enabled, "The ID auth carries an author key");
+  cmd.add_option("--host-data", f.host_data, "32 bytes of HOST_DATA for the report, base64")
+      ->type_name("B64");
+  cmd.add_option("--disk", o.disks, "Disk image (raw, or qcow2 by extension); repeatable")
+      ->type_name("FILE");
+  cmd.add_flag("--no-network", o.no_network, "No network device (default: user networking)");
+  cmd.add_option("--serial", f.serial, "QEMU -serial value (default mon:stdio)")->type_name("SPEC");
+  cmd.add_option("--guest-vmpl", f.guest_vmpl,
+                 "VMPL of the guest firmware, for the host's device-plane (default 2)")
+      ->type_name("N");
+  cmd.add_option("--out-dir", f.out_dir, "Where the expected launch digest JSON goes (default .)")
+      ->type_name("DIR");
+  cmd.add_option("--root", o.root, "Read host facts below this directory (tests)")
+      ->type_name("DIR");
+  cmd.add_flag("--dry-run", o.dry_run, "Print the QEMU command instead of running it");
+  cmd.add_flag("--json", o.json, "With --dry-run: print the command and digest as JSON");
+}
+
+LaunchSettings settings_from(const RunOptions& o) {
+  LaunchSettings base = o.config ? load_settings_file(*o.config) : LaunchSettings{};
+  LaunchSettings flags = o.flags;
+  if (!o.disks.empty()) {
+    std::vector<Disk> disks;
+    for (const std::string& d : o.disks) disks.push_back({d, ""});
+    flags.disks = disks;
+  }
+  if (o.no_network) flags.network = false;
+  if (o.author_key_enabled) flags.author_key_enabled = true;
+  return layer(base, flags);
+}
+
+int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
+  const LaunchSettings settings = settings_from(o);
+  if (!settings.igvm) throw InputError("--igvm", "required: the IGVM image to launch");
+
+  // The image must be an IGVM file that can launch on SNP: measure it before anything else.
+  const ImageInfo image = inspect_image(*settings.igvm);
+
+  const std::string qemu = settings.qemu.value_or(kDefaultQemu);
+  const HostFacts facts = probe_host(o.root, qemu);
+  LaunchPlan plan = resolve_plan(
+      settings, facts.cpu && facts.cpu->snp ? std::optional(facts.cpu->cbitpos) : std::nullopt,
+      facts.cpu && facts.cpu->snp ? std::optional(facts.cpu->reduced_phys_bits) : std::nullopt,
+      facts.qemu.has_device_plane);
+  if (!settings.guest_vmpl && image.guest_vmpl) plan.guest_vmpl = *image.guest_vmpl;
+  // An ID block vouches for one launch digest; the PSP refuses to launch anything else, so
+  // catch the mismatch here with a message instead of an opaque launch failure.
+  if (plan.id_block) {
+    const std::vector<std::uint8_t> block = parse_base64(*plan.id_block, "--id-block");
+    const std::string vouched = to_hex(std::span(block).first(48));
+    if (vouched != image.launch_digest_hex) {
+      throw InputError("--id-block", "vouches for launch digest " + vouched + ", but " + plan.igvm +
+                                         " measures " + image.launch_digest_hex);
+    }
+  }
+  const std::vector<Requirement> reqs = evaluate_host(facts, plan.memory_mib << 20);
+  const std::vector<std::string> argv = snp_qemu_command(plan);
+
+  ordered_json record;
+  record["tool"] = version_line(kTool);
+  record["igvm"] = {{"file", std::filesystem::path(plan.igvm).filename().string()},
+                    {"sha256", image.sha256_hex}};
+  record["expected_launch_digest"] = image.launch_digest_hex;
+  record["vcpus"] = plan.vcpus;
+  record["policy"] = "0x" + [&] {
+    std::ostringstream s;
+    s << std::hex << plan.policy;
+    return s.str();
+  }();
+  record["qemu_argv"] = argv;
+
+  if (o.dry_run) {
+    if (!all_met(reqs)) {
+      err << kTool << ": note: this host cannot run the command (`cvtpm-launch check` says why)\n";
+    }
+    if (!settings.cbitpos && !(facts.cpu && facts.cpu->snp)) {
+      err << kTool << ": note: no SNP CPU here: cbitpos=" << plan.cbitpos
+          << " and reduced-phys-bits=" << plan.reduced_phys_bits
+          << " are defaults; the SNP host's values may differ\n";
+    }
+    if (o.json) {
+      ordered_json j = record;
+      j["command"] = shell_join(argv);
+      out << j.dump(2) << "\n";
+    } else {
+      out << "# expected SNP launch digest: " << image.launch_digest_hex << "\n"
+          << shell_join(argv) << "\n";
+    }
+    return 0;
+  }
+
+  if (!all_met(reqs)) {
+    err << kTool << ": error: this host cannot launch SEV-SNP guests:\n";
+    for (const Requirement& r : reqs) {
+      if (!r.ok) err << "  " << r.name << ": " << r.detail << " (fix: " << r.fix << ")\n";
+    }
+    err << kTool
+        << ": nothing was started; `cvtpm-launch emulate` runs the vTPM firmware under "
+           "QEMU TCG on any host\n";
+    return kExitHostUnsuitable;
+  }
+
+  const std::filesystem::path record_path =
+      std::filesystem::path(plan.out_dir) /
+      (std::filesystem::path(plan.igvm).stem().string() + ".launch.json");
+  write_file_atomic(record_path, record.dump(2) + "\n");
+  out << "expected SNP launch digest: " << image.launch_digest_hex << " (recorded in "
+      << record_path.string() << ")\n"
+      << "starting: " << shell_join(argv) << "\n";
+  out.flush();
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  throw InputError(plan.qemu, std::string("cannot start: ") + std::strerror(errno));
+}
+
+// ---------------------------------------------------------------------------------------------
+// emulate
+
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+// Tools installed side by side in build/bin: the firmware and the bridge live next to us.
+std::filesystem::path own_directory() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path(".") : exe.parent_path();
+}
+
+struct EmulateCliOptions {
+  EmulateOptions options;
+  std::optional<unsigned> port;
+  unsigned ready_timeout = 120;
+};
+
+int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
+  if (o.options.firmware.empty()) o.options.firmware = (own_directory() / "cvtpm-fw.elf").string();
+  if (o.options.bridge.empty()) o.options.bridge = (own_directory() / "cvtpm-tpm-bridge").string();
+  if (o.port) {
+    if (*o.port == 0 || *o.port > 65534) {
+      throw InputError("--port",
+                       std::to_string(*o.port) + " is not a port with a free successor (1..65534)");
+    }
+    o.options.port = static_cast<std::uint16_t>(*o.port);
+  }
+  o.options.ready_timeout = std::chrono::seconds(o.ready_timeout);
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  return run_emulation(o.options, out, err, g_stop);
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  init_tool_crypto();
+  CLI::App app{
+      "Launch a confidential VM with the cvtpm vTPM from an IGVM image (SEV-SNP), check "
+      "whether this host can, or emulate the vTPM firmware anywhere.",
+      std::string(kTool)};
+  app.set_version_flag("--version", version_line(kTool));
+  app.require_subcommand(1);
+
+  CheckOptions check;
+  CLI::App* check_cmd =
+      app.add_subcommand("check", "Check every host requirement for SEV-SNP launches");
+  check_cmd->add_option("--qemu", check.qemu, "QEMU binary to check")->type_name("PATH");
+  check_cmd->add_option("--memory", check.memory, "Guest memory to check for (default 2G)")
+      ->type_name("SIZE");
+  check_cmd->add_option("--root", check.root, "Read host facts below this directory (tests)")
+      ->type_name("DIR");
+  check_cmd->add_flag("--json", check.json, "Print the requirements as JSON");
+
+  RunOptions run;
+  CLI::App* run_cmd =
+      app.add_subcommand("run", "Launch the IGVM image as an SEV-SNP guest with QEMU");
+  add_run_options(*run_cmd, run);
+
+  EmulateCliOptions emulate;
+  CLI::App* emulate_cmd = app.add_subcommand(
+      "emulate",
+      "Run the vTPM firmware in its native mode under QEMU TCG (any Linux host) and "
+      "expose its TPM to tpm2-tools on a loopback port");
+  emulate_cmd
+      ->add_option("--port", emulate.port, "TPM port (control on PORT+1; default: free ports)")
+      ->type_name("N");
+  emulate_cmd->add_flag("--smoke", emulate.options.smoke, "Run a short TPM smoke test, then stop");
+  emulate_cmd
+      ->add_option("--firmware", emulate.options.firmware,
+                   "Firmware ELF (default: cvtpm-fw.elf next to cvtpm-launch)")
+      ->type_name("ELF");
+  emulate_cmd
+      ->add_option("--bridge", emulate.options.bridge,
+                   "cvtpm-tpm-bridge binary (default: next to cvtpm-launch)")
+      ->type_name("PATH");
+  emulate_cmd->add_option("--qemu", emulate.options.qemu, "QEMU binary")->type_name("PATH");
+  emulate_cmd
+      ->add_option("--log-dir", emulate.options.log_dir,
+                   "Keep QEMU, console and bridge logs here (default: a temporary directory)")
+      ->type_name("DIR");
+  emulate_cmd
+      ->add_option("--ready-timeout", emulate.ready_timeout,
+                   "Seconds the firmware may take to come up (default 120)")
+      ->type_name("SECONDS");
+
+  if (auto status = parse_command_line(app, kTool, argc, argv, out, err)) return *status;
+
+  std::ostringstream result;
+  int status = run_guarded(kTool, err, [&] {
+    if (check_cmd->parsed()) return run_check(check, result);
+    if (emulate_cmd->parsed()) return run_emulate(emulate, out, err);
+    // `run` prints its own progress before handing the terminal to QEMU.
+    out << result.str();
+    result.str("");
+    return run_run(run, out, err);
+  });
+  out << result.str();
+  return status;
+}
+
+}  // namespace cvtpm::launch

@@ -1,0 +1,247 @@
+// cvtpm-launch as users run it: the real binary against fake host trees, fake QEMU binaries that
+// record how they were started, and real IGVM images built by cvtpm-igvmgen.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "cvtpm/support/digest.h"
+#include "cvtpm/support/encoding.h"
+#include "cvtpm/support/files.h"
+#include "fake_host.h"
+#include "process.h"
+#include "synthetic_ovmf.h"
+#include "temp_dir.h"
+
+namespace cvtpm::launch {
+namespace {
+
+namespace fs = std::filesystem;
+using cvtpm::testing::ProcessResult;
+using cvtpm::testing::TempDir;
+
+const std::string kBin = CVTPM_BIN_DIR;
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class LaunchCli : public ::testing::Test {
+ protected:
+  LaunchCli() {
+    ovmf_ = dir_.write("OVMF.fd", cvtpm::testing::SyntheticOvmf{}.build());
+    image_ = build_image("vtpm.igvm", {});
+  }
+
+  fs::path build_image(const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {
+        kBin + "/cvtpm-igvmgen", "build", "--firmware",          CVTPM_TEST_FIRMWARE, "--ovmf",
+        ovmf_.string(),          "-o",    (dir_ / name).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ProcessResult r = cvtpm::testing::run_process(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return dir_ / name;
+  }
+
+  // The digest as cvtpm-measure computes it, independently of the launcher's path to it.
+  std::string measured_digest(const fs::path& image) {
+    ProcessResult r = cvtpm::testing::run_process(
+        {kBin + "/cvtpm-measure", "igvm", "--check-kvm", "-o", "hex", image.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  }
+
+  ProcessResult launch(std::vector<std::string> args) {
+    args.insert(args.begin(), kBin + "/cvtpm-launch");
+    return cvtpm::testing::run_process(args, dir_.path());
+  }
+
+  // A host that can launch SNP guests (per the checks), with a fake QEMU that records argv.
+  std::vector<std::string> snp_host_args() {
+    testing::FakeQemuSpec q;
+    q.version = "11.0.0";
+    q.device_plane = true;
+    root_ = testing::make_fake_host(dir_, {});
+    qemu_ = testing::make_fake_qemu(dir_, "qemu", q);
+    return {"--root", root_.string(), "--qemu", qemu_.string()};
+  }
+
+  void expect_bad_input(const std::vector<std::string>& args, const std::string& message) {
+    ProcessResult r = launch(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(qemu_.string() + ".argv")) << "QEMU was started";
+  }
+
+  TempDir dir_;
+  fs::path ovmf_, image_, root_, qemu_;
+};
+
+TEST_F(LaunchCli, HelpAndVersion) {
+  EXPECT_EQ(launch({"--version"}).out, "cvtpm-launch 0.1.0\n");
+  ProcessResult help = launch({"run", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--dry-run"), std::string::npos);
+  EXPECT_EQ(launch({}).exit_code, 2);  // a subcommand is required
+}
+
+TEST_F(LaunchCli, CheckPrintsEveryRequirementAndExits3WhenOneIsMissing) {
+  auto host = snp_host_args();
+  ProcessResult ok = launch({"check", host[0], host[1], host[2], host[3]});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("This host can launch SEV-SNP guests"), std::string::npos);
+
+  testing::FakeQemuSpec upstream;  // 10.1: SNP and IGVM, but no multi-VMPL support
+  auto qemu101 = testing::make_fake_qemu(dir_, "qemu101", upstream);
+  ProcessResult missing = launch({"check", "--root", root_.string(), "--qemu", qemu101.string()});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.out.find("Multi-VMPL guests (QEMU machine option device-plane)  MISSING"),
+            std::string::npos)
+      << missing.out;
+  EXPECT_NE(missing.out.find("fix: cvtpm runs OVMF below VMPL0"), std::string::npos);
+
+  ProcessResult json =
+      launch({"check", "--root", root_.string(), "--qemu", qemu101.string(), "--json"});
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_FALSE(j["snp_launch_possible"].get<bool>());
+  EXPECT_EQ(j["requirements"].size(), 9u);
+}
+
+TEST_F(LaunchCli, DryRunPrintsTheExpectedDigestAndTheExactCommand) {
+  auto host = snp_host_args();
+  std::vector<std::string> args = {"run",     "--igvm",    image_.string(), "--dry-run",
+                                   "--vcpus", "2",         "--memory",      "4G",
+                                   "--disk",  "root.qcow2"};
+  args.insert(args.end(), host.begin(), host.end());
+  ProcessResult r = launch(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string digest = measured_digest(image_);
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "# expected SNP launch digest: " + digest);
+  const std::string command = r.out.substr(r.out.find('\n') + 1);
+  EXPECT_NE(command.find(
+                "-machine q35,confidential-guest-support=sev0,memory-backend=ram0,igvm-cfg=igvm0,"
+                "kernel-irqchip=split,device-plane=2 "),
+            std::string::npos)
+      << command;  // device-plane from the image's guest VMPL (2)
+  EXPECT_NE(command.find("-object igvm-cfg,id=igvm0,file=" + image_.string()), std::string::npos);
+  EXPECT_NE(command.find("cbitpos=51,reduced-phys-bits=1"),
+            std::string::npos);  // from the host's CPUID
+  EXPECT_NE(command.find("-smp 2 -m 4096M"), std::string::npos);
+  EXPECT_NE(command.find("file=root.qcow2,format=qcow2"), std::string::npos);
+  EXPECT_FALSE(fs::exists(qemu_.string() + ".argv"));
+
+  args.push_back("--json");
+  auto j = nlohmann::json::parse(launch(args).out);
+  EXPECT_EQ(j["expected_launch_digest"], digest);
+  EXPECT_EQ(j["igvm"]["sha256"], to_hex(sha256(load_file(image_))));
+  EXPECT_EQ(j["command"].get<std::string>() + "\n", command);
+  EXPECT_EQ(j["qemu_argv"][0], qemu_.string());
+}
+
+TEST_F(LaunchCli, ConfigFileWithFlagsWinning) {
+  auto host = snp_host_args();
+  dir_.write("launch.json", R"({"igvm": ")" + image_.string() +
+                                R"(", "vcpus": 4, "memory": "8G", "network": false})");
+  std::vector<std::string> args = {"run", "--config", "launch.json", "--vcpus", "3", "--dry-run"};
+  args.insert(args.end(), host.begin(), host.end());
+  ProcessResult r = launch(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("-smp 3 -m 8192M"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-nic none"), std::string::npos);
+}
+
+TEST_F(LaunchCli, RunRecordsTheDigestThenStartsQemuWithTheDryRunCommand) {
+  auto host = snp_host_args();
+  std::vector<std::string> args = {"run", "--igvm", image_.string(), "--out-dir", "runs"};
+  args.insert(args.end(), host.begin(), host.end());
+  fs::create_directory(dir_ / "runs");
+  ProcessResult r = launch(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;  // the fake QEMU's status
+  auto record = nlohmann::json::parse(read_text(dir_ / "runs" / "vtpm.launch.json"));
+  EXPECT_EQ(record["expected_launch_digest"], measured_digest(image_));
+  std::vector<std::string> started;
+  std::istringstream argv_file(read_text(qemu_.string() + ".argv"));
+  for (std::string line; std::getline(argv_file, line);) started.push_back(line);
+  std::vector<std::string> expected = record["qemu_argv"];
+  expected.erase(expected.begin());  // the script records its arguments, not its own name
+  EXPECT_EQ(started, expected);
+}
+
+TEST_F(LaunchCli, RunRefusesAnUnsuitableHostWithExit3AndStartsNothing) {
+  testing::FakeHostSpec no_sev;
+  no_sev.dev_sev = false;
+  root_ = testing::make_fake_host(dir_, no_sev);
+  testing::FakeQemuSpec q;
+  q.device_plane = true;
+  qemu_ = testing::make_fake_qemu(dir_, "qemu", q);
+  ProcessResult r = launch(
+      {"run", "--igvm", image_.string(), "--root", root_.string(), "--qemu", qemu_.string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("/dev/sev: absent (fix: load the ccp module"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(qemu_.string() + ".argv"));
+  EXPECT_FALSE(fs::exists(dir_ / "vtpm.launch.json"));
+}
+
+TEST_F(LaunchCli, BadInputStartsNothing) {
+  auto host = snp_host_args();
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "run");
+    args.insert(args.end(), host.begin(), host.end());
+    return args;
+  };
+  expect_bad_input(with({"--igvm", "missing.igvm"}),
+                   "missing.igvm: cannot open: No such file or directory");
+  expect_bad_input(with({"--igvm", ovmf_.string()}), "OVMF.fd: ");  // not an IGVM file
+  const fs::path native_only = build_image("native.igvm", {"--platform", "native"});
+  expect_bad_input(with({"--igvm", native_only.string()}), "declares no SEV-SNP platform");
+  dir_.write("bad.json", "{\"vcpus\": ");
+  expect_bad_input(with({"--config", "bad.json"}), "bad.json: not valid JSON");
+  dir_.write("unknown.json", "{\"cpus\": 2}");
+  expect_bad_input(with({"--config", "unknown.json"}), "unknown.json: unknown config key 'cpus'");
+  expect_bad_input(with({"--igvm", image_.string(), "--id-block", std::string(128, 'A')}),
+                   "--id-auth: --id-block and --id-auth go together");
+  expect_bad_input(with({"--igvm", image_.string(), "--vcpus", "0"}),
+                   "--vcpus: 0 is not between 1 and 1024");
+  expect_bad_input(with({}), "--igvm: required");
+}
+
+TEST_F(LaunchCli, IdBlockMustVouchForTheImage) {
+  auto host = snp_host_args();
+  for (const char* key : {"id.pem"}) {
+    ASSERT_EQ(cvtpm::testing::run_process({"openssl", "ecparam", "-name", "secp384r1", "-genkey",
+                                           "-noout", "-out", (dir_ / key).string()})
+                  .exit_code,
+              0);
+  }
+  auto id_block_for = [&](const std::string& digest) {
+    ProcessResult r = cvtpm::testing::run_process(
+        {kBin + "/cvtpm-measure", "id-block", "--measurement", digest, "--id-key",
+         (dir_ / "id.pem").string(), "--output-format", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  };
+  auto good = id_block_for(measured_digest(image_));
+  std::vector<std::string> args = {"run",       "--igvm",       image_.string(),
+                                   "--dry-run", "--id-block",   good["id_block"],
+                                   "--id-auth", good["id_auth"]};
+  args.insert(args.end(), host.begin(), host.end());
+  ProcessResult r = launch(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(",id-block=" + good["id_block"].get<std::string>() + ",id-auth="),
+            std::string::npos);
+
+  auto other = id_block_for(std::string(96, 'e'));
+  args[5] = other["id_block"];
+  args[7] = other["id_auth"];
+  expect_bad_input(args, "--id-block: vouches for launch digest " + std::string(96, 'e'));
+}
+
+}  // namespace
+}  // namespace cvtpm::launch
