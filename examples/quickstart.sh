@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
-# What a verifier computes before a confidential VM boots: its expected SEV-SNP launch digests.
-# Runs against Debian's OVMF (package ovmf); outputs land in build/quickstart/.
+# The cvtpm flow, end to end: build the vTPM + OVMF image, predict its launch digest, check the
+# host, then launch it as an SEV-SNP guest — or, on a host that cannot, emulate the vTPM firmware
+# under QEMU TCG and run a TPM smoke test against it. Outputs land in build/quickstart/.
+#
+#   examples/quickstart.sh            (after building: cmake --preset default && cmake --build --preset default)
+#   OVMF=/path/to/OVMF.fd examples/quickstart.sh     an SVSM-capable OVMF instead of Debian's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/bin
-ovmf=/usr/share/OVMF/OVMF_CODE.fd
 out=build/quickstart
+ovmf=${OVMF:-/usr/share/OVMF/OVMF_CODE.fd}
+image=$out/vtpm.igvm
 mkdir -p "$out"
 
 say() { printf '\n## %s\n' "$*"; }
 
-say "Launch digest of $ovmf for 1 vCPU of type EPYC-v4 (QEMU/KVM, SEV_FEATURES 0x1)"
-"$bin/cvtpm-measure" --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$ovmf"
+say "1. Build the IGVM image: the vTPM firmware (VMPL0) + OVMF ($ovmf)"
+# Debian's OVMF predates SVSM support (it has no calling-area section), so it could not run under
+# the firmware on an SNP host; the image still builds and measures. Pass OVMF=... for a real one.
+allow=()
+if ! "$bin/cvtpm-igvmgen" build --firmware "$bin/cvtpm-fw.elf" --ovmf "$ovmf" -o "$image" 2>/dev/null; then
+  echo "note: $ovmf has no SVSM calling area; building with --allow-non-svsm-ovmf (measurement only)"
+  allow=(--allow-non-svsm-ovmf)
+fi
+"$bin/cvtpm-igvmgen" build --firmware "$bin/cvtpm-fw.elf" --ovmf "$ovmf" -o "$image" "${allow[@]}"
+"$bin/cvtpm-igvmgen" dump "$image" | head -n 12
+echo "..."
 
-say "The same for 4 EPYC-Milan vCPUs with DebugSwap (0x21), as JSON a verifier can store"
-"$bin/cvtpm-measure" --mode snp --vcpus 4 --vcpu-type EPYC-Milan --guest-features 0x21 \
-  --ovmf "$ovmf" --output-format json | tee "$out/reference-milan-4vcpu.json"
+say "2. Its SEV-SNP launch digest: what the attestation report's MEASUREMENT must be"
+"$bin/cvtpm-measure" igvm --check-kvm -o hex "$image" | tee "$out/expected-digest.txt"
 
-say "Every measured region (-v lists them on stderr)"
-"$bin/cvtpm-measure" --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$ovmf" -v
+say "3. Can this host launch SEV-SNP guests?"
+if "$bin/cvtpm-launch" check --memory 4G; then
+  say "4. Launching on this SNP host (config: examples/launch.json; Ctrl-A X quits QEMU)"
+  exec "$bin/cvtpm-launch" run --config examples/launch.json --igvm "$image"
+fi
 
-say "An ID block for that digest, signed by fresh P-384 ID and author keys"
-openssl ecparam -name secp384r1 -genkey -noout -out "$out/id-key.pem"
-openssl ecparam -name secp384r1 -genkey -noout -out "$out/author-key.pem"
-digest=$("$bin/cvtpm-measure" --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$ovmf")
-"$bin/cvtpm-measure" id-block --measurement "$digest" --id-key "$out/id-key.pem" \
-  --author-key "$out/author-key.pem" --output-format json > "$out/id-block.json"
-echo "written to $out/id-block.json; QEMU properties for -object sev-snp-guest:"
-python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["qemu_sev_snp_guest_properties"][:120] + "...")' \
-  "$out/id-block.json"
+say "4. No SEV-SNP here (see above): emulating the vTPM firmware under QEMU TCG instead"
+echo "The same firmware and TPM code boot in the firmware's native mode; tpm2-tools talk to it"
+echo "through cvtpm-tpm-bridge. This proves the vTPM, not the SNP isolation."
+"$bin/cvtpm-launch" emulate --smoke

@@ -11,7 +11,7 @@ packages=(
   # runtime peers of the tests and examples
   openssl qemu-system-x86 ovmf tpm2-tools swtpm swtpm-tools socat
   # benchmarks
-  hyperfine python3
+  hyperfine python3 valgrind
 )
 
 missing=()
