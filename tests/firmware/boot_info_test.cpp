@@ -155,6 +155,26 @@ TEST_F(PvhBootTest, FaultOptionsAndUnknownOptions) {
   EXPECT_STREQ(info.unknown_option, "fault=sideways");
 }
 
+TEST_F(PvhBootTest, EkOptionChoosesTheEndorsementKey) {
+  command_line.clear();
+  ASSERT_TRUE(parse()) << error.message;
+  EXPECT_EQ(info.ek_algorithm, boot::EkAlgorithm::kRsa2048);  // the default, as cvtpm-igvmgen
+  const std::pair<const char*, boot::EkAlgorithm> cases[] = {
+      {"ek=rsa2048", boot::EkAlgorithm::kRsa2048},
+      {"ek=ecc-p256", boot::EkAlgorithm::kEccP256},
+      {"selftest ek=ecc-p384", boot::EkAlgorithm::kEccP384}};
+  for (const auto& [text, algorithm] : cases) {
+    command_line = text;
+    ASSERT_TRUE(parse()) << error.message;
+    EXPECT_EQ(info.ek_algorithm, algorithm) << text;
+    EXPECT_STREQ(info.unknown_option, "");
+  }
+  command_line = "ek=ecc-p521 ek=ecc";
+  ASSERT_TRUE(parse()) << error.message;
+  EXPECT_EQ(info.ek_algorithm, boot::EkAlgorithm::kRsa2048);
+  EXPECT_STREQ(info.unknown_option, "ek=ecc-p521");
+}
+
 TEST_F(PvhBootTest, LongCommandLineIsCutNotOverrun) {
   command_line = "selftest " + std::string(1000, 'x');
   ASSERT_TRUE(parse()) << error.message;
@@ -300,6 +320,18 @@ TEST_F(IgvmBootTest, ReadsParametersAndReservesLoaderPages) {
   EXPECT_TRUE(reserved(kMemoryMap, kMemoryMap + 0x1000));
   EXPECT_TRUE(reserved(boot::kFirmwareBase, boot::kFirmwareBase + 4 * kMiB + 0x3000));
   EXPECT_EQ(early_console_port(kIgvmEntry, kParams, memory), 0x2F8);
+}
+
+TEST_F(IgvmBootTest, EkAlgorithmFromBootParams) {
+  ASSERT_TRUE(parse()) << error.message;
+  EXPECT_EQ(info.ek_algorithm, boot::EkAlgorithm::kRsa2048);
+  params.ek_algorithm = 2;
+  ASSERT_TRUE(parse()) << error.message;
+  EXPECT_EQ(info.ek_algorithm, boot::EkAlgorithm::kEccP384);
+  params.ek_algorithm = 3;
+  EXPECT_FALSE(parse());
+  EXPECT_STREQ(error.message,
+               "BootParams: ek_algorithm 3 is none of 0 (RSA-2048), 1 (ECC P-256), 2 (ECC P-384)");
 }
 
 TEST_F(IgvmBootTest, DebugFlagAndAMapThatFillsItsArea) {

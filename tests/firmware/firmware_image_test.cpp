@@ -2,19 +2,24 @@
 // the boot contract (linked at boot::kFirmwareBase, inside the firmware region, entry at the
 // 32-bit entry, a PVH note pointing at the PVH stub, no writable+executable segment), the
 // stripped copy loads the same bytes, the manifest records the Debian packages dpkg reports and
-// the files' real digests, and the map shows the TPM 1.2 half of libtpms left out.
+// the files' real digests, and the map shows the TPM 1.2 half of libtpms and the trimmed parts of
+// libcrypto left out and the vTPM core linked in.
 #include <gtest/gtest.h>
 
 #include <elf.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/files.h"
+#include "libcrypto/libtpms_algorithms.h"
 #include "process.h"
 
 namespace cvtpm::fw {
@@ -138,6 +143,54 @@ TEST(FirmwareImage, ManifestRecordsPackagesAndDigests) {
   const std::string text = manifest.dump();
   EXPECT_EQ(text.find(CVTPM_BIN_DIR), std::string::npos);
   EXPECT_EQ(text.find("/usr/lib"), std::string::npos);
+}
+
+// libcrypto/default_provider.cpp and library_init.cpp keep libcrypto's full provider, the legacy
+// cipher and digest tables and the CMP/X.509 stack out; the vTPM core is in.
+TEST(FirmwareImage, MapShowsTheVtpmCoreAndTheTrimmedLibcrypto) {
+  std::ifstream f(bin("cvtpm-fw.map"));
+  ASSERT_TRUE(f);
+  const std::string map(std::istreambuf_iterator<char>(f), {});
+  EXPECT_NE(map.find("cvtpm_vtpm_core_freestanding.dir/src/tpm_engine.cpp.o"), std::string::npos);
+  EXPECT_NE(map.find("cvtpm_vtpm_core_freestanding.dir/src/dispatcher.cpp.o"), std::string::npos);
+  for (const char* gone :
+       {"libcrypto-lib-defltprov.o", "libcrypto-lib-baseprov.o",
+        "libcrypto-lib-provider_predefined.o", "libcrypto-lib-c_allc.o", "libcrypto-lib-c_alld.o",
+        "libcrypto-lib-cmp_util.o", "libdefault-lib-encode_key2any.o",
+        "libcrypto-lib-e_chacha20_poly1305.o", "libcrypto-lib-eng_dyn.o", "libcrypto-lib-e_afalg.o",
+        "libcrypto-lib-e_padlock.o"}) {
+    EXPECT_EQ(map.find(std::string("(") + gone + ")"), std::string::npos) << gone;
+  }
+  for (const char* kept : {"libdefault-lib-cipher_camellia.o", "libdefault-lib-rsa_enc.o",
+                           "libdefault-lib-ecdsa_sig.o", "libdefault-lib-drbg_ctr.o"}) {
+    EXPECT_NE(map.find(std::string("(") + kept + ")"), std::string::npos) << kept;
+  }
+}
+
+// Every EVP cipher getter libtpms.a references is one the trimmed provider offers (the list the
+// firmware self-test runs): a libtpms update that adds one fails here, naming it.
+TEST(FirmwareImage, TrimmedProviderCoversEveryEvpGetterOfLibtpms) {
+  const auto nm = cvtpm::run_process({CVTPM_NM, "-u", CVTPM_LIBTPMS_ARCHIVE});
+  ASSERT_EQ(nm.exit_code, 0) << nm.err;
+  std::set<std::string> referenced;
+  std::istringstream lines(nm.out);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t at = line.find("U EVP_");
+    if (at == std::string::npos) continue;
+    const std::string name = line.substr(at + 6);
+    const bool getter = !name.empty() && name.rfind("get_", 0) != 0 &&
+                        std::all_of(name.begin(), name.end(), [](char c) {
+                          return std::islower(static_cast<unsigned char>(c)) ||
+                                 std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+                        });
+    if (getter) referenced.insert(name);
+  }
+  std::set<std::string> listed;
+#define CVTPM_LIST(name) listed.insert(#name);
+  CVTPM_LIBTPMS_EVP_CIPHERS(CVTPM_LIST)
+#undef CVTPM_LIST
+  EXPECT_EQ(referenced, listed);
+  EXPECT_EQ(listed.size(), 35u);
 }
 
 TEST(FirmwareImage, MapShowsWhatWasLinked) {

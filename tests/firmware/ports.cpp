@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 namespace cvtpm::fw::testing {
 
@@ -32,6 +34,50 @@ std::uint16_t free_port_pair() {
     if (can_bind(port) && can_bind(static_cast<std::uint16_t>(port + 1))) return port;
   }
   return 0;
+}
+
+LoopbackClient::LoopbackClient(std::uint16_t port, std::chrono::seconds timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count());
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+}
+
+LoopbackClient::~LoopbackClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void LoopbackClient::send(std::span<const std::uint8_t> bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::vector<std::uint8_t> LoopbackClient::receive(std::size_t n) {
+  std::vector<std::uint8_t> out(n);
+  std::size_t have = 0;
+  while (have < n) {
+    const ssize_t got = ::recv(fd_, out.data() + have, n - have, 0);
+    if (got <= 0) {
+      throw std::runtime_error("received " + std::to_string(have) + " of " + std::to_string(n) +
+                               " bytes before the peer closed or the timeout");
+    }
+    have += static_cast<std::size_t>(got);
+  }
+  return out;
 }
 
 }  // namespace cvtpm::fw::testing

@@ -145,6 +145,7 @@ TEST(SwtpmControl, FramesEveryKnownRequestByItsLength) {
       cat(be32(swtpm::kSetBufferSize), be32(4096)),
       cat(cat(cat(be32(swtpm::kGetStateBlob), be32(0)), be32(1)), be32(0)),
       be32(swtpm::kStop),
+      cat(be32(swtpm::kCvtpmAttest), Bytes(65, 0xA5)),  // cvtpm's attestation extension
   };
   Bytes stream;
   for (const Bytes& r : requests) stream = cat(stream, r);
@@ -181,6 +182,11 @@ TEST(SwtpmControl, RejectsUnknownCodesAndOversizedData) {
   EXPECT_EQ(swtpm::check_request(cat(be32(swtpm::kHashData), be32(4)), r), swtpm::kBadParameter);
   EXPECT_EQ(swtpm::check_request(cat(be32(swtpm::kHashData), {0, 0}), r), swtpm::kBadParameter);
   EXPECT_EQ(swtpm::check_request(cat(cat(be32(swtpm::kHashData), be32(5000)), Bytes(5000)), r),
+            swtpm::kBadParameter);
+  // The attestation extension carries exactly a mode byte and a 64-byte nonce.
+  EXPECT_EQ(swtpm::check_request(cat(be32(swtpm::kCvtpmAttest), Bytes(64)), r),
+            swtpm::kBadParameter);
+  EXPECT_EQ(swtpm::check_request(cat(be32(swtpm::kCvtpmAttest), Bytes(66)), r),
             swtpm::kBadParameter);
 }
 

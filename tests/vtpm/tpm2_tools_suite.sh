@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tpm2_tools_suite.sh HOST PORT: tpm2-tools against a TPM that speaks swtpm's socket protocol at
-# HOST:PORT (data) and HOST:PORT+1 (control) — cvtpm-vtpmd, or swtpm as the reference. The TPM
+# HOST:PORT (data) and HOST:PORT+1 (control) — cvtpm-vtpmd, the firmware in QEMU behind
+# cvtpm-tpm-bridge, or swtpm as the reference. The TPM
 # must be freshly powered on and not started. One "ok - <step>" line per step; the first failing
 # step prints the tool's output and ends the run with status 1.
 #
@@ -116,6 +117,50 @@ quote_and_checkquote() {
   fi
 }
 
+# RSA-OAEP both ways: OpenSSL encrypts with the key's public half and the TPM decrypts, and the
+# TPM's own encryption round-trips (libtpms' RSA through libcrypto's RSA key management and
+# asymmetric cipher).
+rsa_oaep() {
+  flushed tpm2_create -C primary.ctx -G rsa2048 \
+    -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt' -u rsa.pub -r rsa.priv
+  flushed tpm2_load -C primary.ctx -u rsa.pub -r rsa.priv -c rsa.ctx
+  flushed tpm2_readpublic -c rsa.ctx -f pem -o rsa.pem >/dev/null
+  printf 'a secret for RSA-OAEP' >secret.bin
+  openssl pkeyutl -encrypt -pubin -inkey rsa.pem -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 -in secret.bin -out openssl.oaep
+  flushed tpm2_rsadecrypt -c rsa.ctx -s oaep -o decrypted.bin openssl.oaep
+  cmp secret.bin decrypted.bin
+  flushed tpm2_rsaencrypt -c rsa.ctx -s oaep -o tpm.oaep secret.bin
+  flushed tpm2_rsadecrypt -c rsa.ctx -s oaep -o decrypted2.bin tpm.oaep
+  cmp secret.bin decrypted2.bin
+}
+
+# An RSA-PSS signature by the TPM that OpenSSL verifies (libcrypto's RSA signature).
+rsa_pss_sign() {
+  flushed tpm2_create -C primary.ctx -G rsa2048:rsapss-sha256:null \
+    -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' -u pss.pub -r pss.priv
+  flushed tpm2_load -C primary.ctx -u pss.pub -r pss.priv -c pss.ctx
+  flushed tpm2_readpublic -c pss.ctx -f pem -o pss.pem >/dev/null
+  printf 'a message to sign with RSA-PSS\n' >pss-message.bin
+  flushed tpm2_sign -c pss.ctx -g sha256 -s rsapss -f plain -o pss.sig pss-message.bin
+  openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-2 -verify pss.pem \
+    -signature pss.sig pss-message.bin
+}
+
+# AES-128-CFB with a TPM-held key: TPM2_EncryptDecrypt(2) round trip, and the ciphertext differs
+# from the plaintext.
+aes_encrypt_decrypt() {
+  flushed tpm2_create -C primary.ctx -G aes128cfb \
+    -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|decrypt|sign' -u aes.pub -r aes.priv
+  flushed tpm2_load -C primary.ctx -u aes.pub -r aes.priv -c aes.ctx
+  printf '0123456789abcdef' >iv.bin
+  printf 'forty-three bytes of plaintext for AES-CFB\n' >aes-plain.bin
+  flushed tpm2_encryptdecrypt -c aes.ctx -t iv.bin -o aes-cipher.bin aes-plain.bin
+  if cmp -s aes-plain.bin aes-cipher.bin; then return 1; fi
+  flushed tpm2_encryptdecrypt -d -c aes.ctx -t iv.bin -o aes-decrypted.bin aes-cipher.bin
+  cmp aes-plain.bin aes-decrypted.bin
+}
+
 nv_define_write_read() {
   local index=0x1500016
   tpm2_nvdefine "$index" -C o -s 32 -a 'ownerread|ownerwrite'
@@ -158,6 +203,9 @@ step "tpm2_createek" createek
 step "tpm2_create + tpm2_load" create_and_load
 step "tpm2_sign + tpm2_verifysignature" sign_and_verify
 step "tpm2_quote + tpm2_checkquote" quote_and_checkquote
+step "tpm2_rsaencrypt + tpm2_rsadecrypt (RSA-OAEP, and OpenSSL)" rsa_oaep
+step "tpm2_sign RSA-PSS (OpenSSL verifies)" rsa_pss_sign
+step "tpm2_encryptdecrypt (AES-128-CFB)" aes_encrypt_decrypt
 step "tpm2_nvdefine + tpm2_nvwrite + tpm2_nvread" nv_define_write_read
 step "tpm2_flushcontext" flushcontext
 step "4 clients at once" several_clients

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by tests/vtpm/run_tpm2_tools_suite.sh and bench/vtpmd_vs_swtpm.sh: start and stop a TPM
-# server that speaks swtpm's socket protocol (cvtpm-vtpmd or `swtpm socket`) on two free
-# loopback ports.
+# server that speaks swtpm's socket protocol (cvtpm-vtpmd, `swtpm socket`, or the cvtpm firmware
+# booted in QEMU TCG behind cvtpm-tpm-bridge) on two free loopback ports.
 
 # free_port_pair: prints P such that 127.0.0.1:P and P+1 are free (when asked).
 free_port_pair() {
@@ -24,14 +24,46 @@ for _ in range(500):
 PY
 }
 
-# start_tpm_server KIND PORT DIR [CVTPM_VTPMD]: KIND is vtpmd or swtpm; logs to DIR/server.log
-# (swtpm keeps its state in DIR/state). Sets tpm_server_pid. Returns once the data port accepts
-# connections (0) or the server died or never got ready (1).
+# The firmware kind: QEMU (TCG, bounded by a timeout) boots cvtpm-fw.elf with its serial link on
+# a unix socket, cvtpm-tpm-bridge serves the ports; one process group that SIGTERM stops.
+# FIRMWARE_APPEND adds PVH command-line options (e.g. ek=ecc-p256). The console goes to
+# DIR/console.log.
+firmware_server() {
+  local port=$1 dir=$2 elf=$3 bridge=$4 qemu_pid bridge_pid
+  trap 'kill -TERM $bridge_pid $qemu_pid 2>/dev/null; wait; exit 0' TERM INT
+  timeout "${FIRMWARE_QEMU_TIMEOUT:-900}" qemu-system-x86_64 -machine q35 -accel tcg -cpu max \
+    -m 256M -display none -no-reboot -kernel "$elf" ${FIRMWARE_APPEND:+-append "$FIRMWARE_APPEND"} \
+    -serial "file:$dir/console.log" -serial "unix:$dir/link.sock,server=on,wait=off" &
+  qemu_pid=$!
+  for _ in $(seq 250); do [ -S "$dir/link.sock" ] && break; sleep 0.02; done
+  "$bridge" --serial "unix:$dir/link.sock" --port "$port" &
+  bridge_pid=$!
+  wait $bridge_pid  # returns when the bridge ends (QEMU gone) or a signal arrives
+  kill -TERM $qemu_pid 2>/dev/null
+  wait $qemu_pid 2>/dev/null
+}
+
+# start_tpm_server KIND PORT DIR [CVTPM_VTPMD | CVTPM_FW_ELF CVTPM_TPM_BRIDGE]: KIND is vtpmd,
+# swtpm or firmware; logs to DIR/server.log (swtpm keeps its state in DIR/state). Sets
+# tpm_server_pid. Returns once the data port accepts connections — for the firmware, once the
+# bridge reports the firmware link up (the TPM is manufactured) — (0) or the server died or never
+# got ready (1).
 start_tpm_server() {
   local kind=$1 port=$2 dir=$3
   case $kind in
     vtpmd)
       "$4" --port "$port" >"$dir/server.log" 2>&1 &
+      ;;
+    firmware)
+      firmware_server "$port" "$dir" "$4" "$5" >"$dir/server.log" 2>&1 &
+      tpm_server_pid=$!
+      # Booting and manufacturing the TPM (an RSA-2048 EK) takes a few seconds under TCG.
+      for _ in $(seq 1200); do
+        kill -0 "$tpm_server_pid" 2>/dev/null || return 1
+        grep -q "firmware link up" "$dir/server.log" 2>/dev/null && return 0
+        sleep 0.05
+      done
+      return 1
       ;;
     swtpm)
       mkdir -p "$dir/state"

@@ -1,6 +1,9 @@
-// cvtpm-fw's boot sequence on the native platform: from the 32-bit entry (entry.S) to a ready
-// runtime, then the selected mode — self-test, a deliberate fault, or serving the vTPM serial
-// channel. Each stage logs one "init:" line; the QEMU boot test checks them in order.
+// cvtpm-fw's boot sequence: from the 32-bit entry (entry.S) to a ready runtime, then either the
+// SEV-SNP platform at VMPL0 (platform/snp, when the entry word says kSnp: guest preparation and
+// the request loop), or on the native platform a deliberate fault if one was asked for, then the
+// vTPM (TPM manufactured, the SVSM service assembled), then the selected mode — self-test, or
+// serving the vTPM serial channel. Each stage logs one "init:" line; the QEMU boot test checks
+// them in order.
 #include <cstdint>
 
 #include <openssl/crypto.h>
@@ -25,7 +28,9 @@
 #include "panic/panic.h"
 #include "platform/native/boot_info.h"
 #include "platform/native/native_platform.h"
+#include "platform/native/native_vtpm.h"
 #include "platform/native/tpm_channel.h"
+#include "platform/snp/snp_main.h"
 #include "selftest/fault_injection.h"
 #include "selftest/selftest.h"
 
@@ -60,9 +65,11 @@ const char* platform_name(boot::EntryPlatform platform) {
   return "unknown";
 }
 
-void init_console(std::uint32_t entry_eax, std::uint64_t boot_params_gpa) {
-  g_console = console::Uart16550(g_port_io,
-                                 native::early_console_port(entry_eax, boot_params_gpa, g_memory));
+void init_console(std::uint32_t entry_eax, std::uint64_t boot_params_gpa, bool snp) {
+  // Under SNP port I/O goes through the GHCB (a plain in/out would raise #VC).
+  console::PortIo& io = snp ? snp_platform::console_io() : static_cast<console::PortIo&>(g_port_io);
+  g_console =
+      console::Uart16550(io, native::early_console_port(entry_eax, boot_params_gpa, g_memory));
   if (g_console.base() != 0) g_console.init();
   log::set_console(&g_console);
   log::info("cvtpm-fw %s", CVTPM_VERSION);
@@ -70,10 +77,12 @@ void init_console(std::uint32_t entry_eax, std::uint64_t boot_params_gpa) {
 }
 
 void init_boot_info(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
-                    std::uint64_t start_info_gpa) {
+                    std::uint64_t start_info_gpa, bool snp) {
   native::BootError error;
-  if (!native::read_boot_info(entry_eax, boot_params_gpa, start_info_gpa, g_memory, g_boot_info,
-                              error)) {
+  const bool read = snp ? snp_platform::read_boot_info(boot_params_gpa, g_boot_info, error)
+                        : native::read_boot_info(entry_eax, boot_params_gpa, start_info_gpa,
+                                                 g_memory, g_boot_info, error);
+  if (!read) {
     // Options parsed before the failure still count: a test run must end with its status.
     if (g_boot_info.test_mode()) native::enable_test_exit();
     panic("boot: %s", error.message);
@@ -134,7 +143,10 @@ std::uint64_t identity_limit() {
   return top < kMax ? top : kMax;
 }
 
-void init_memory(bool nx) {
+void init_memory(bool nx, bool snp) {
+  // Under SNP only the launched image is validated memory: the rest of the region (the page
+  // allocator's pool) is accepted before any of it is handed out.
+  if (snp) snp_platform::accept_firmware_memory();
   const mm::ImageLayout image = mm::image_layout();
   if (image.start != boot::kFirmwareBase) {
     panic("image linked at 0x%lx, the boot contract says 0x%lx",
@@ -155,7 +167,12 @@ void init_memory(bool nx) {
             static_cast<unsigned long>((image.end - image.start) / 1024), g_pages.total_pages(),
             g_pages.reserved_pages());
 
-  const x86::PagingPlan plan{image, boot::kFirmwareBase, region_end, identity_limit(), nx};
+  x86::PagingPlan plan{image, boot::kFirmwareBase, region_end, identity_limit(), nx};
+  // Under SNP every mapping is private (C-bit) except the pages shared with the hypervisor.
+  plan.encryption_mask = snp_platform::encryption_mask();
+  plan.shared_pages = snp_platform::shared_pages().data();
+  plan.shared_page_count = snp_platform::shared_pages().size();
+  plan.known_efer = snp_platform::known_efer();
   const x86::PagingResult paging = x86::build_and_activate(plan, g_pages);
   if (paging.root == 0) panic("paging: out of pages for the page tables");
   log::info(
@@ -212,6 +229,19 @@ void log_memory_use(const char* when) {
       heap.region_bytes / 1024);
 }
 
+// While serving: one line whenever the memory peak grew since the last report (the benchmark
+// reads the last one after its workload).
+void report_memory_peak() {
+  static std::size_t reported_pages = 0;
+  static std::size_t reported_heap = 0;
+  const std::size_t pages = g_pages.peak_pages();
+  const std::size_t heap = mm::firmware_heap().stats().peak_used_bytes;
+  if (pages == reported_pages && heap == reported_heap) return;
+  reported_pages = pages;
+  reported_heap = heap;
+  log_memory_use("peak while serving");
+}
+
 }  // namespace
 
 }  // namespace cvtpm::fw
@@ -220,17 +250,22 @@ extern "C" [[noreturn]] void fw_main(std::uint32_t entry_eax, std::uint64_t boot
                                      std::uint64_t start_info_gpa) {
   namespace fw = cvtpm::fw;
   fw::g_entry_tsc = fw::x86::rdtsc();
-  fw::init_console(entry_eax, boot_params_gpa);
-  fw::set_terminate_hook(fw::native::terminate_hook);
+  // SEV-SNP: before anything prints (the console needs the GHCB) or traps (#VC needs the IDT).
+  const bool snp = fw::snp_platform::is_snp_entry(entry_eax);
+  if (snp) fw::snp_platform::early_boot(boot_params_gpa);
+  fw::init_console(entry_eax, boot_params_gpa, snp);
+  fw::set_terminate_hook(snp ? fw::snp_platform::terminate_hook : fw::native::terminate_hook);
+  if (snp) fw::snp_platform::log_early_state();
 
   fw::x86::install_descriptor_tables();
-  fw::log::info("init: descriptor tables: 32 exception vectors on %d IST stacks",
-                fw::x86::kIstCount);
+  if (snp) fw::snp_platform::install_vc_handler();
+  fw::log::info("init: descriptor tables: 32 exception vectors on %d IST stacks%s",
+                fw::x86::kIstCount, snp ? ", #VC emulation" : "");
   fw_run_global_constructors();
 
-  fw::init_boot_info(entry_eax, boot_params_gpa, start_info_gpa);
+  fw::init_boot_info(entry_eax, boot_params_gpa, start_info_gpa, snp);
   fw::init_cpu();
-  fw::init_memory(fw::x86::detect_cpu_features().nx);
+  fw::init_memory(fw::x86::detect_cpu_features().nx, snp);
   fw::init_clock();
   fw::init_crypto();
   fw::log::info("ready: runtime up in %lu us",
@@ -238,18 +273,29 @@ extern "C" [[noreturn]] void fw_main(std::uint32_t entry_eax, std::uint64_t boot
   fw::log_memory_use("at ready");
 
   const fw::native::BootInfo& info = fw::g_boot_info;
+  if (snp) {
+    // An SVSM serves its guest; the native test modes have no meaning here.
+    if (info.test_mode()) fw::log::warn("snp: self-test and fault options are ignored under SNP");
+    fw::snp_platform::serve(info, fw::g_pages);
+  }
+  // Faults before the TPM: the fault tests need the runtime, not a manufactured TPM.
   if (info.fault != fw::native::FaultTest::kNone) {
     fw::log::info("fault test: %s", fw::selftest::fault_name(info.fault));
     fw::selftest::trigger_fault(info.fault);
     fw::panic("fault test: %s did not fault", fw::selftest::fault_name(info.fault));
   }
+
+  fw::native::NativeVtpm& vtpm = fw::native::start_vtpm(info, fw::identity_limit());
+  fw::log::info("ready: vTPM up in %lu us",
+                static_cast<unsigned long>(fw::x86::tsc_clock::uptime_ns() / 1000));
+  fw::log_memory_use("at vTPM ready");
   if (info.self_test) {
-    const bool passed = fw::selftest::run();
+    const bool passed = fw::selftest::run(vtpm);
     fw::log_memory_use("after the self-test");
     fw::log::info("selftest: done in %lu us, exiting with the %s status",
                   static_cast<unsigned long>(fw::x86::tsc_clock::uptime_ns() / 1000),
                   passed ? "pass" : "fail");
     fw::native::stop(!passed);
   }
-  fw::native::serve_tpm_channel(fw::g_port_io);
+  fw::native::serve_tpm_channel(fw::g_port_io, vtpm.handler, fw::report_memory_peak);
 }

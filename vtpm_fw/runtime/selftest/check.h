@@ -2,6 +2,7 @@
 #pragma once
 
 #include "console/log.h"
+#include "platform/native/native_vtpm.h"
 
 namespace cvtpm::fw::selftest {
 
@@ -21,6 +22,7 @@ class Checks {
 
 bool run_runtime_checks(Checks& checks);
 bool run_crypto_checks(Checks& checks);
-bool run_tpm_checks(Checks& checks);
+bool run_provider_checks(Checks& checks);
+bool run_tpm_checks(Checks& checks, native::NativeVtpm& vtpm);
 
 }  // namespace cvtpm::fw::selftest

@@ -2,8 +2,9 @@
 // P-384/SHA-384 signature made by the host's OpenSSL when this test was written (a known answer:
 // the key and signature below), rejection of a corrupted copy, and a fresh key pair that signs
 // and verifies (which draws on the RNG, seeded through getrandom from RDSEED/RDRAND).
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
+#include <openssl/params.h>
 
 #include "libc/shim.h"
 #include "selftest/check.h"
@@ -19,7 +20,8 @@ constexpr unsigned char kSha384Abc[48] = {
 
 constexpr char kMessage[] = "cvtpm firmware self-test: ECDSA P-384 with SHA-384";
 
-// SubjectPublicKeyInfo (DER) of the P-384 key that signed kMessage.
+// SubjectPublicKeyInfo (DER) of the P-384 key that signed kMessage (as `openssl pkey -pubout`
+// wrote it; the uncompressed point starts at offset 23).
 constexpr unsigned char kPublicKey[120] = {
     0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05,
     0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00, 0x04, 0x2b, 0xa9, 0x60, 0x06, 0x3f, 0xa3,
@@ -53,6 +55,28 @@ bool verify(EVP_PKEY* key, const unsigned char* signature, std::size_t length) {
   return ok;
 }
 
+// The key from its raw point (the SPKI's BIT STRING): the trimmed provider has no DER decoders,
+// and the firmware never parses keys from DER.
+EVP_PKEY* public_key_from_spki() {
+  constexpr std::size_t kPointOffset = 23;  // SEQUENCE, AlgorithmIdentifier, BIT STRING header
+  static_assert(sizeof kPublicKey - kPointOffset == 97);
+  char group[] = "P-384";
+  unsigned char point[97];
+  libc::memcpy(point, kPublicKey + kPointOffset, sizeof point);
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX* context = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* key = nullptr;
+  if (context == nullptr || EVP_PKEY_fromdata_init(context) != 1 ||
+      EVP_PKEY_fromdata(context, &key, EVP_PKEY_PUBLIC_KEY, const_cast<OSSL_PARAM*>(params)) != 1) {
+    key = nullptr;
+  }
+  EVP_PKEY_CTX_free(context);
+  return key;
+}
+
 }  // namespace
 
 bool run_crypto_checks(Checks& checks) {
@@ -63,8 +87,7 @@ bool run_crypto_checks(Checks& checks) {
       checks.expect(hashed && digest_length == 48 && libc::memcmp(digest, kSha384Abc, 48) == 0,
                     "OpenSSL SHA-384(\"abc\") known answer");
 
-  const unsigned char* cursor = kPublicKey;
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, sizeof kPublicKey);
+  EVP_PKEY* key = public_key_from_spki();
   ok &= checks.expect(key != nullptr && verify(key, kSignature, sizeof kSignature),
                       "OpenSSL ECDSA P-384 known signature");
   unsigned char corrupted[sizeof kSignature];

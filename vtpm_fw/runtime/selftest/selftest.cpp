@@ -23,12 +23,13 @@ bool Checks::expect(bool ok, const char* name, const char* format, ...) {
   return ok;
 }
 
-bool run() {
+bool run(native::NativeVtpm& vtpm) {
   Checks checks;
   log::info("selftest: start");
   run_runtime_checks(checks);
   run_crypto_checks(checks);
-  run_tpm_checks(checks);
+  run_provider_checks(checks);
+  run_tpm_checks(checks, vtpm);
   run_runtime_checks(checks);  // again: the libraries' allocations must leave the heap sound
   if (checks.failed() == 0) {
     log::info("selftest: PASSED (%d checks)", checks.passed());

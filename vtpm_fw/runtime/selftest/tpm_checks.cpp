@@ -1,18 +1,19 @@
-// libtpms in the firmware: TPMLIB_MainInit with in-memory NV callbacks (no stored state:
-// loaddata answers TPM_RETRY, so libtpms manufactures a new TPM and stores its permanent state
-// through storedata), then TPM2_Startup(CLEAR), TPM2_GetRandom and TPM2_CreatePrimary (ECC
-// P-256 storage key) through TPMLIB_Process. The primary's public point is checked to lie on
-// P-256 with libcrypto, independently of libtpms. Commands are marshaled by hand (TPM 2.0
-// Library Part 3); this is a runtime check, the vTPM's engine lives in vtpm_fw/core.
-#include <cstdlib>
-
-#include <libtpms/tpm_error.h>
-#include <libtpms/tpm_library.h>
+// The vTPM service in the firmware, reached the way a guest reaches it: TPM commands go through
+// the transport handler the serial link uses (SVSM_VTPM_CMD built in a guest page and served by
+// the dispatcher into the engine the boot manufactured), attestation and core-protocol calls
+// through the native guest's calling area. Commands are marshaled by hand (TPM 2.0 Library
+// Part 3); results are checked independently where possible (the primary's point with
+// libcrypto, REPORT_DATA recomputed with EVP SHA-512, the EK against a fresh TPM2_CreatePrimary
+// of the TCG template).
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 
 #include "cvtpm/formats/endian.h"
+#include "cvtpm/formats/snp/attestation_report.h"
+#include "cvtpm/vtpm/ek_template.h"
+#include "cvtpm/vtpm/svsm_abi.h"
 #include "libc/shim.h"
 #include "selftest/check.h"
 
@@ -22,84 +23,15 @@ namespace {
 
 using formats::load_be;
 
-// In-memory NV store for the three state blobs libtpms keeps.
-struct Blob {
-  const char* name;
-  unsigned char* data;
-  std::uint32_t length;
-  int stores;
-};
-Blob g_blobs[] = {
-    {"permall", nullptr, 0, 0}, {"volatilestate", nullptr, 0, 0}, {"savestate", nullptr, 0, 0}};
-
-Blob* find_blob(const char* name) {
-  for (Blob& b : g_blobs) {
-    if (libc::strcmp(b.name, name) == 0) return &b;
-  }
-  return nullptr;
-}
-
-TPM_RESULT nv_init() {
-  return TPM_SUCCESS;
-}
-
-TPM_RESULT nv_load(unsigned char** data, uint32_t* length, uint32_t, const char* name) {
-  Blob* blob = find_blob(name);
-  if (blob == nullptr || blob->data == nullptr) return TPM_RETRY;  // nothing stored: manufacture
-  *data = static_cast<unsigned char*>(std::malloc(blob->length));
-  if (*data == nullptr) return TPM_FAIL;
-  libc::memcpy(*data, blob->data, blob->length);
-  *length = blob->length;
-  return TPM_SUCCESS;
-}
-
-TPM_RESULT nv_store(const unsigned char* data, uint32_t length, uint32_t, const char* name) {
-  Blob* blob = find_blob(name);
-  if (blob == nullptr) return TPM_FAIL;
-  auto* copy = static_cast<unsigned char*>(std::malloc(length == 0 ? 1 : length));
-  if (copy == nullptr) return TPM_FAIL;
-  libc::memcpy(copy, data, length);
-  std::free(blob->data);
-  blob->data = copy;
-  blob->length = length;
-  ++blob->stores;
-  return TPM_SUCCESS;
-}
-
-TPM_RESULT nv_delete(uint32_t, const char* name, TPM_BOOL must_exist) {
-  Blob* blob = find_blob(name);
-  if (blob == nullptr || blob->data == nullptr) return must_exist ? TPM_FAIL : TPM_SUCCESS;
-  std::free(blob->data);
-  blob->data = nullptr;
-  blob->length = 0;
-  return TPM_SUCCESS;
-}
-
-TPM_RESULT io_init() {
-  return TPM_SUCCESS;
-}
-TPM_RESULT io_locality(TPM_MODIFIER_INDICATOR* locality, uint32_t) {
-  *locality = 0;
-  return TPM_SUCCESS;
-}
-TPM_RESULT io_presence(TPM_BOOL* present, uint32_t) {
-  *present = FALSE;
-  return TPM_SUCCESS;
-}
-
 struct Response {
-  unsigned char* buffer = nullptr;
-  uint32_t size = 0;
-  uint32_t capacity = 0;
-  TPM_RESULT library = TPM_FAIL;
+  unsigned char bytes[4096];
+  std::size_t size = 0;
 
-  std::uint32_t rc() const { return size >= 10 ? load_be<std::uint32_t>(buffer + 6) : 0xFFFFFFFF; }
+  std::uint32_t rc() const { return size >= 10 ? load_be<std::uint32_t>(bytes + 6) : 0xFFFFFFFF; }
 };
 
-void process(Response& r, const unsigned char* command, std::size_t length) {
-  unsigned char copy[512];
-  libc::memcpy(copy, command, length);
-  r.library = TPMLIB_Process(&r.buffer, &r.size, &r.capacity, copy, static_cast<uint32_t>(length));
+void run(native::NativeVtpm& vtpm, Response& r, const unsigned char* command, std::size_t length) {
+  r.size = vtpm.handler.execute({command, length}, r.bytes);
 }
 
 constexpr unsigned char kStartupClear[] = {0x80, 0x01, 0x00, 0x00, 0x00, 0x0c,
@@ -129,22 +61,33 @@ constexpr unsigned char kCreatePrimaryEccP256[] = {
 };
 static_assert(sizeof kCreatePrimaryEccP256 == 0x43);
 
-// Reads outPublic's ECC point from a CreatePrimary response; false if the layout is off.
-bool ecc_point(const Response& r, const unsigned char** x, const unsigned char** y) {
-  // header(10) handle(4) parameterSize(4) TPM2B_PUBLIC: size(2) type(2) nameAlg(2) attributes(4)
-  // authPolicy(2+n) symmetric(6) scheme(2) curve(2) kdf(2) unique.x(2+n) unique.y(2+n)
-  std::size_t at = 10 + 4 + 4 + 2;
-  auto need = [&](std::size_t n) { return at + n <= r.size; };
-  if (!need(8) || load_be<std::uint16_t>(r.buffer + at) != 0x0023) return false;
-  at += 8;
+// outPublic (TPMT_PUBLIC) of a CreatePrimary response: header(10) handle(4) parameterSize(4)
+// TPM2B_PUBLIC(size(2) + area). Empty if the layout is off.
+std::span<const unsigned char> out_public(const Response& r) {
+  constexpr std::size_t kAt = 10 + 4 + 4;
+  if (r.size < kAt + 2) return {};
+  const std::size_t size = load_be<std::uint16_t>(r.bytes + kAt);
+  if (kAt + 2 + size > r.size) return {};
+  return {r.bytes + kAt + 2, size};
+}
+
+// The ECC point of an ECC P-256 TPMT_PUBLIC; false if the layout is off.
+bool ecc_point(std::span<const unsigned char> area, const unsigned char** x,
+               const unsigned char** y) {
+  // type(2) nameAlg(2) attributes(4) authPolicy(2+n) symmetric(6) scheme(2) curve(2) kdf(2)
+  // unique.x(2+n) unique.y(2+n)
+  std::size_t at = 0;
+  auto need = [&](std::size_t n) { return at + n <= area.size(); };
+  if (!need(8) || load_be<std::uint16_t>(area.data()) != 0x0023) return false;
+  at = 8;
   if (!need(2)) return false;
-  at += 2 + load_be<std::uint16_t>(r.buffer + at);
+  at += 2 + load_be<std::uint16_t>(area.data() + at);
   at += 12;
-  if (!need(2) || load_be<std::uint16_t>(r.buffer + at) != 32) return false;
-  *x = r.buffer + at + 2;
+  if (!need(2) || load_be<std::uint16_t>(area.data() + at) != 32) return false;
+  *x = area.data() + at + 2;
   at += 2 + 32;
-  if (!need(2) || load_be<std::uint16_t>(r.buffer + at) != 32 || !need(34)) return false;
-  *y = r.buffer + at + 2;
+  if (!need(34) || load_be<std::uint16_t>(area.data() + at) != 32) return false;
+  *y = area.data() + at + 2;
   return true;
 }
 
@@ -163,71 +106,181 @@ bool on_p256(const unsigned char* x, const unsigned char* y) {
   return ok;
 }
 
+bool flush(native::NativeVtpm& vtpm, std::uint32_t handle) {
+  unsigned char command[14] = {0x80, 0x01, 0x00, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x01, 0x65};
+  formats::store_be<std::uint32_t>(command + 10, handle);
+  Response r;
+  run(vtpm, r, command, sizeof command);
+  return r.rc() == 0;
+}
+
+std::uint32_t handle_of(const Response& r) {
+  return r.size >= 14 ? load_be<std::uint32_t>(r.bytes + 10) : 0;
+}
+
+std::uint64_t call(native::NativeVtpm& vtpm, vtpm::Protocol protocol, std::uint32_t id,
+                   std::uint64_t rcx, std::uint64_t* rcx_out = nullptr) {
+  const native::SvsmGuest::Call c = vtpm.guest.call({vtpm::call_rax(protocol, id), rcx, 0, 0, 0});
+  if (rcx_out != nullptr) *rcx_out = c.regs.rcx;
+  return c.served ? c.regs.rax : ~std::uint64_t{0};
+}
+
+// SVSM_VTPM_CMD with a request header written by hand at `gpa` (a guest page unless the check
+// is about firmware memory); returns RAX.
+std::uint64_t raw_vtpm_cmd(native::NativeVtpm& vtpm, std::uint64_t gpa, std::uint8_t locality) {
+  if (vtpm.platform.guest_owns(gpa, vtpm::kVtpmBufferSize)) {
+    const vtpm::TpmSendCommandRequest request{vtpm::platform_command::kSendCommand, locality,
+                                              sizeof kGetRandom32};
+    unsigned char* page = vtpm.platform.guest_pointer(gpa);
+    libc::memcpy(page, &request, sizeof request);
+    libc::memcpy(page + sizeof request, kGetRandom32, sizeof kGetRandom32);
+  }
+  return call(vtpm, vtpm::Protocol::kVtpm, vtpm::vtpm_call::kCmd, gpa);
+}
+
+// PVALIDATE of one 4K page with `flags` (validate, ignore-CF) from a list in the scratch page.
+std::uint64_t pvalidate(native::NativeVtpm& vtpm, std::uint64_t page, std::uint64_t flags) {
+  const std::uint64_t list = vtpm.guest.area().scratch;
+  const vtpm::PvalidateRequestHeader header{1, 0, 0};
+  const std::uint64_t entry = page | flags | vtpm::pvalidate_entry::kPageSize4K;
+  unsigned char* bytes = vtpm.platform.guest_pointer(list);
+  libc::memcpy(bytes, &header, sizeof header);
+  libc::memcpy(bytes + sizeof header, &entry, sizeof entry);
+  return call(vtpm, vtpm::Protocol::kCore, vtpm::core_call::kPvalidate, list);
+}
+
+constexpr std::uint64_t result(vtpm::SvsmResult r) {
+  return static_cast<std::uint64_t>(r);
+}
+
+bool check_attestation(Checks& checks, native::NativeVtpm& vtpm) {
+  unsigned char nonce[vtpm::kAttestNonceSize];
+  for (std::size_t i = 0; i < sizeof nonce; ++i) nonce[i] = static_cast<unsigned char>(0xA5 ^ i);
+  const std::span<const std::uint8_t> ek = vtpm.engine.ek_public();
+  bool ok = true;
+  for (const bool single : {true, false}) {
+    const native::SvsmGuest::Attestation a = vtpm.guest.attest(single, nonce);
+    // SINGLE_SERVICE: the manifest is the EK's TPMT_PUBLIC; SERVICES: a GUID table around it.
+    constexpr std::size_t kEkOffset =
+        sizeof(vtpm::ServicesManifestHeader) + sizeof(vtpm::ServicesManifestEntry);
+    const std::size_t skip = single ? 0 : kEkOffset;
+    const bool manifest_ok = a.result == vtpm::SvsmResult::kSuccess && !a.malformed &&
+                             a.manifest.size() == skip + ek.size() &&
+                             libc::memcmp(a.manifest.data() + skip, ek.data(), ek.size()) == 0;
+    // REPORT_DATA = SHA-512(nonce || manifest), recomputed here.
+    unsigned char expected[64] = {};
+    unsigned int length = 0;
+    EVP_MD_CTX* sha = EVP_MD_CTX_new();
+    const bool hashed = sha != nullptr && EVP_DigestInit_ex(sha, EVP_sha512(), nullptr) == 1 &&
+                        EVP_DigestUpdate(sha, nonce, sizeof nonce) == 1 &&
+                        EVP_DigestUpdate(sha, a.manifest.data(), a.manifest.size()) == 1 &&
+                        EVP_DigestFinal_ex(sha, expected, &length) == 1;
+    EVP_MD_CTX_free(sha);
+    formats::snp::AttestationReport report{};
+    const bool sized = a.report.size() == sizeof report;
+    if (sized) libc::memcpy(&report, a.report.data(), sizeof report);
+    const bool report_ok = sized && hashed &&
+                           libc::memcmp(report.report_data, expected, sizeof expected) == 0 &&
+                           report.vmpl == 0 && report.signature_algo == 0 &&
+                           libc::memcmp(report.host_data, native::kNotAttestedMarker,
+                                        sizeof native::kNotAttestedMarker) == 0;
+    ok &= checks.expect(manifest_ok && report_ok,
+                        single ? "SVSM_ATTEST_SINGLE_SERVICE: manifest = EK"
+                               : "SVSM_ATTEST_SERVICES: manifest holds the EK",
+                        "%zu-byte manifest, REPORT_DATA = SHA-512(nonce || manifest), report "
+                        "marked \"%s\"",
+                        a.manifest.size(), native::kNotAttestedMarker);
+  }
+  return ok;
+}
+
 }  // namespace
 
-bool run_tpm_checks(Checks& checks) {
-  const std::uint32_t version = TPMLIB_GetVersion();
-  libtpms_callbacks callbacks{};
-  callbacks.sizeOfStruct = sizeof callbacks;
-  callbacks.tpm_nvram_init = nv_init;
-  callbacks.tpm_nvram_loaddata = nv_load;
-  callbacks.tpm_nvram_storedata = nv_store;
-  callbacks.tpm_nvram_deletename = nv_delete;
-  callbacks.tpm_io_init = io_init;
-  callbacks.tpm_io_getlocality = io_locality;
-  callbacks.tpm_io_getphysicalpresence = io_presence;
-
-  const TPM_RESULT chosen = TPMLIB_ChooseTPMVersion(TPMLIB_TPM_VERSION_2);
-  const TPM_RESULT registered = TPMLIB_RegisterCallbacks(&callbacks);
-  const TPM_RESULT initialized = TPMLIB_MainInit();
-  const Blob* permanent = find_blob("permall");
-  bool ok =
-      checks.expect(chosen == TPM_SUCCESS && registered == TPM_SUCCESS &&
-                        initialized == TPM_SUCCESS && permanent->stores > 0,
-                    "libtpms manufactures a TPM 2.0",
-                    "libtpms %u.%u.%u, MainInit rc %u, permanent state %u bytes", version >> 16,
-                    (version >> 8) & 0xFF, version & 0xFF, initialized, permanent->length);
-  if (initialized != TPM_SUCCESS) return false;
+bool run_tpm_checks(Checks& checks, native::NativeVtpm& vtpm) {
+  const vtpm::EkAlgorithm algorithm = vtpm.engine.ek_algorithm();
+  bool ok = checks.expect(vtpm.engine.powered() && !vtpm.engine.ek_public().empty(),
+                          "TPM manufactured at boot", "EK %s, %zu-byte TPMT_PUBLIC",
+                          vtpm::ek_algorithm_name(algorithm), vtpm.engine.ek_public().size());
+  std::uint64_t versions = 0;
+  const std::uint64_t queried = call(vtpm, vtpm::Protocol::kCore, vtpm::core_call::kQueryProtocol,
+                                     std::uint64_t{2} << 32 | 1, &versions);
+  ok &= checks.expect(queried == 0 && versions == (std::uint64_t{1} << 32 | 1),
+                      "SVSM_CORE_QUERY_PROTOCOL(vTPM 1)", "RCX 0x%lx",
+                      static_cast<unsigned long>(versions));
 
   Response r;
-  process(r, kStartupClear, sizeof kStartupClear);
-  ok &= checks.expect(r.library == TPM_SUCCESS && r.rc() == 0, "TPM2_Startup(CLEAR)", "rc 0x%x",
-                      r.rc());
+  run(vtpm, r, kStartupClear, sizeof kStartupClear);
+  ok &= checks.expect(r.rc() == 0, "TPM2_Startup(CLEAR) via SVSM_VTPM_CMD", "rc 0x%x", r.rc());
 
-  process(r, kGetRandom32, sizeof kGetRandom32);
-  bool random_ok = r.library == TPM_SUCCESS && r.rc() == 0 && r.size == 12 + 32 &&
-                   load_be<std::uint16_t>(r.buffer + 10) == 32;
+  run(vtpm, r, kGetRandom32, sizeof kGetRandom32);
+  bool random_ok = r.rc() == 0 && r.size == 12 + 32 && load_be<std::uint16_t>(r.bytes + 10) == 32;
   unsigned char first[32] = {};
-  if (random_ok) libc::memcpy(first, r.buffer + 12, 32);
-  process(r, kGetRandom32, sizeof kGetRandom32);
+  if (random_ok) libc::memcpy(first, r.bytes + 12, 32);
+  run(vtpm, r, kGetRandom32, sizeof kGetRandom32);
   random_ok =
-      random_ok && r.rc() == 0 && r.size == 44 && libc::memcmp(first, r.buffer + 12, 32) != 0;
+      random_ok && r.rc() == 0 && r.size == 44 && libc::memcmp(first, r.bytes + 12, 32) != 0;
   ok &= checks.expect(random_ok, "TPM2_GetRandom(32) twice, different", "rc 0x%x", r.rc());
 
-  process(r, kCreatePrimaryEccP256, sizeof kCreatePrimaryEccP256);
+  run(vtpm, r, kCreatePrimaryEccP256, sizeof kCreatePrimaryEccP256);
   const unsigned char* x = nullptr;
   const unsigned char* y = nullptr;
-  const std::uint32_t handle = r.size >= 14 ? load_be<std::uint32_t>(r.buffer + 10) : 0;
-  const bool created =
-      r.library == TPM_SUCCESS && r.rc() == 0 && (handle >> 24) == 0x80 && ecc_point(r, &x, &y);
-  ok &= checks.expect(created, "TPM2_CreatePrimary(ECC P-256)", "rc 0x%x, handle 0x%x, %u bytes",
+  const std::uint32_t handle = handle_of(r);
+  const bool created = r.rc() == 0 && (handle >> 24) == 0x80 && ecc_point(out_public(r), &x, &y);
+  ok &= checks.expect(created, "TPM2_CreatePrimary(ECC P-256)", "rc 0x%x, handle 0x%x, %zu bytes",
                       r.rc(), handle, r.size);
   ok &= checks.expect(created && on_p256(x, y), "primary key's point is on P-256 (libcrypto)");
+  if (created) ok &= checks.expect(flush(vtpm, handle), "TPM2_FlushContext");
 
-  if (created) {
-    unsigned char flush[14] = {0x80, 0x01, 0x00, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x01, 0x65};
-    formats::store_be<std::uint32_t>(flush + 10, handle);
-    process(r, flush, sizeof flush);
-    ok &= checks.expect(r.library == TPM_SUCCESS && r.rc() == 0, "TPM2_FlushContext", "rc 0x%x",
-                        r.rc());
-  }
+  // The EK the service attests is what a guest's tpm2_createek computes.
+  unsigned char create_ek[vtpm::kMaxEkPublicSize + 64];
+  const std::size_t create_size = vtpm::marshal_create_ek_command(algorithm, create_ek);
+  run(vtpm, r, create_ek, create_size);
+  const std::span<const unsigned char> ek = out_public(r);
+  const std::span<const std::uint8_t> manufactured = vtpm.engine.ek_public();
+  ok &= checks.expect(r.rc() == 0 && ek.size() == manufactured.size() &&
+                          libc::memcmp(ek.data(), manufactured.data(), ek.size()) == 0,
+                      "TPM2_CreatePrimary(TCG EK template) = the EK", "rc 0x%x", r.rc());
+  if (r.rc() == 0) (void)flush(vtpm, handle_of(r));
+  ok &= check_attestation(checks, vtpm);
 
-  std::free(r.buffer);
-  TPMLIB_Terminate();
-  for (Blob& b : g_blobs) {
-    std::free(b.data);
-    b = Blob{b.name, nullptr, 0, 0};
-  }
+  // Hostile requests end before the TPM: nothing executes.
+  const std::uint64_t executed = vtpm.engine.commands_executed();
+  const std::uint64_t firmware_page = formats::boot::kFirmwareBase + 0x10000;
+  const std::uint64_t in_firmware = raw_vtpm_cmd(vtpm, firmware_page, 0);
+  const std::uint64_t locality_1 = raw_vtpm_cmd(vtpm, vtpm.guest.area().tpm_buffer, 1);
+  const std::uint64_t null_buffer = raw_vtpm_cmd(vtpm, 0, 0);
+  ok &= checks.expect(
+      in_firmware == result(vtpm::SvsmResult::kInvalidAddress) &&
+          locality_1 == result(vtpm::SvsmResult::kInvalidParameter) &&
+          null_buffer == result(vtpm::SvsmResult::kInvalidParameter) &&
+          vtpm.engine.commands_executed() == executed,
+      "SVSM_VTPM_CMD refuses firmware memory, locality 1, RCX 0",
+      "0x%lx 0x%lx 0x%lx, %lu TPM commands ran", static_cast<unsigned long>(in_firmware),
+      static_cast<unsigned long>(locality_1), static_cast<unsigned long>(null_buffer),
+      static_cast<unsigned long>(vtpm.engine.commands_executed() - executed));
+
+  // The native platform's core protocol: no RMP, no VMSAs.
+  namespace entry = vtpm::pvalidate_entry;
+  const std::uint64_t page = vtpm.guest.area().nonce;
+  const std::uint64_t validate = pvalidate(vtpm, page, entry::kValidate);
+  const std::uint64_t validate_ignore_cf =
+      pvalidate(vtpm, page, entry::kValidate | entry::kIgnoreCf);
+  const std::uint64_t rescind = pvalidate(vtpm, page, 0);
+  const std::uint64_t firmware = pvalidate(vtpm, firmware_page, entry::kValidate);
+  const std::uint64_t vcpu =
+      vtpm.guest
+          .call({vtpm::call_rax(vtpm::Protocol::kCore, vtpm::core_call::kCreateVcpu),
+                 vtpm.guest.area().scratch, vtpm.guest.area().report, 1, 0})
+          .regs.rax;
+  ok &= checks.expect(
+      validate == result(vtpm::SvsmResult::kPvalidateFailNoChange) && validate_ignore_cf == 0 &&
+          rescind == result(vtpm::SvsmResult::kPvalidateFailInput) &&
+          firmware == result(vtpm::SvsmResult::kInvalidAddress) &&
+          vcpu == result(vtpm::SvsmResult::kInvalidParameter),
+      "native PVALIDATE (always valid) and CREATE_VCPU (no VMSAs)", "0x%lx 0x%lx 0x%lx 0x%lx 0x%lx",
+      static_cast<unsigned long>(validate), static_cast<unsigned long>(validate_ignore_cf),
+      static_cast<unsigned long>(rescind), static_cast<unsigned long>(firmware),
+      static_cast<unsigned long>(vcpu));
   return ok;
 }
 

@@ -48,6 +48,8 @@ Layout layout_of(std::uint32_t code) {
       return {true, 4, 0, true};  // u32 length, data
     case kSetStateBlob:
       return {true, 12, 8, true};  // u32 state_flags, type, length, data
+    case kCvtpmAttest:
+      return {true, kCvtpmAttestPayload, 0, false};  // u8 mode, nonce
     default:
       return {false, 0, 0, false};
   }

@@ -35,7 +35,12 @@ enum Command : std::uint32_t {
   kSetBufferSize = 0x11,
   kGetInfo = 0x12,
   kLockStorage = 0x13,
+  // cvtpm's extension (as cvtpm-vtpmd): an SVSM attestation call. Payload: u8 mode (0 =
+  // SVSM_ATTEST_SERVICES, 1 = SVSM_ATTEST_SINGLE_SERVICE of the vTPM), 64-byte nonce. Reply:
+  // BE32 result, BE64 SVSM RAX, BE32 report, manifest and certificates sizes, then the three.
+  kCvtpmAttest = 0x4356'0001,
 };
+inline constexpr std::size_t kCvtpmAttestPayload = 1 + 64;
 
 // PTM_CAP_* bits of the CMD_GET_CAPABILITY answer.
 namespace capability {

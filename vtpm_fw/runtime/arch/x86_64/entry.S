@@ -4,9 +4,25 @@
  *   flat 32-bit segments, paging and interrupts off.
  * The entry zeroes .bss, identity-maps the low 4 GiB with 2 MiB pages (enough to read the boot
  * structures; C++ replaces these tables with the final ones), enters long mode on the shared
- * GDT and calls fw_main(entry_eax, boot_params_gpa, start_info_gpa) on the main stack. */
+ * GDT and calls fw_main(entry_eax, boot_params_gpa, start_info_gpa) on the main stack.
+ *
+ * Under SEV-SNP (EAX platform 3) nothing may raise #VC before the IDT exists, and memory is only
+ * usable private: the page-table entries carry the C-bit, whose position comes from the SNP
+ * CPUID page the PSP checked (BootParams.cpuid_gpa; CPUID itself would trap), and EFER is
+ * written without being read. A missing or implausible C-bit ends the guest through the GHCB MSR
+ * termination request. */
 
 #define ENTRY_MAGIC_PVH 0xC7B00001 /* kEntryMagic | EntryPlatform::kPvh */
+#define ENTRY_MAGIC_SNP 0xC7B00003 /* kEntryMagic | EntryPlatform::kSnp */
+#define BOOT_PARAMS_MAGIC 0x42545643 /* "CVTB" */
+#define BOOT_PARAMS_CPUID_GPA 0x28
+#define CPUID_PAGE_MAX_FUNCTIONS 64
+#define CPUID_FUNCTION_SIZE 48
+#define CPUID_FUNCTION_EBX 28
+#define CPUID_MEMORY_ENCRYPTION 0x8000001F
+#define MSR_GHCB 0xC0010130
+#define GHCB_MSR_TERMINATE 0x100
+#define EFER_SVME (1 << 12)
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define MSR_EFER 0xC0000080
 #define EFER_LME (1 << 8)
@@ -61,15 +77,51 @@ fw_entry32:
   xor %eax, %eax
   rep stosb
 
+  /* EDX = the high dword of every page-table entry: the C-bit under SNP, else 0. */
+  xor %edx, %edx
+  cmp $ENTRY_MAGIC_SNP, %ebp
+  jne 6f
+  /* SNP: C-bit = CPUID Fn8000_001F EBX[5:0] from the CPUID page (must be 32..51). */
+  cmpl $BOOT_PARAMS_MAGIC, (%esi)
+  jne snp_entry_fail
+  cmpl $0, BOOT_PARAMS_CPUID_GPA + 4(%esi)
+  jne snp_entry_fail
+  mov BOOT_PARAMS_CPUID_GPA(%esi), %edi
+  mov (%edi), %ecx /* function count */
+  test %ecx, %ecx
+  jz snp_entry_fail
+  cmp $CPUID_PAGE_MAX_FUNCTIONS, %ecx
+  ja snp_entry_fail
+  add $16, %edi
+4:
+  cmpl $CPUID_MEMORY_ENCRYPTION, (%edi)
+  je 5f
+  add $CPUID_FUNCTION_SIZE, %edi
+  dec %ecx
+  jnz 4b
+  jmp snp_entry_fail
+5:
+  mov CPUID_FUNCTION_EBX(%edi), %ecx
+  and $0x3F, %ecx
+  sub $32, %ecx
+  jb snp_entry_fail
+  cmp $20, %ecx
+  jae snp_entry_fail
+  mov $1, %edx
+  shl %cl, %edx
+6:
+
   /* Boot page tables: PML4[0] -> PDPT, PDPT[0..3] -> PD0..PD3, 2048 x 2 MiB identity pages. */
   mov $boot_pdpt, %eax
   or $PAGE_PRESENT_RW, %eax
   mov %eax, boot_pml4
+  mov %edx, boot_pml4 + 4
   mov $boot_pd, %eax
   or $PAGE_PRESENT_RW, %eax
   xor %ecx, %ecx
 1:
   mov %eax, boot_pdpt(, %ecx, 8)
+  mov %edx, boot_pdpt + 4(, %ecx, 8)
   add $4096, %eax
   inc %ecx
   cmp $4, %ecx
@@ -82,6 +134,7 @@ fw_entry32:
   mov %eax, boot_pd(, %ecx, 8)
   mov %ecx, %eax
   shr $11, %eax /* bits 32+ of (ecx << 21) */
+  or %edx, %eax
   mov %eax, boot_pd + 4(, %ecx, 8)
   inc %ecx
   cmp $2048, %ecx
@@ -95,9 +148,18 @@ fw_entry32:
   mov %eax, %cr3
 
   mov $MSR_EFER, %ecx
+  cmp $ENTRY_MAGIC_SNP, %ebp
+  jne 7f
+  /* SNP: EFER.SVME stays set; no RDMSR, which a hypervisor could intercept (#VC). */
+  mov $(EFER_SVME | EFER_LME), %eax
+  xor %edx, %edx
+  wrmsr
+  jmp 8f
+7:
   rdmsr
   or $EFER_LME, %eax
   wrmsr
+8:
 
   mov %cr0, %eax
   and $~CR0_EM, %eax
@@ -106,6 +168,18 @@ fw_entry32:
 
   lgdt fw_gdt_pointer
   ljmp $0x08, $fw_entry64
+
+snp_entry_fail:
+  /* No console and no IDT yet: ask the hypervisor to end the guest (GHCB MSR protocol). */
+  mov $MSR_GHCB, %ecx
+  mov $GHCB_MSR_TERMINATE, %eax
+  xor %edx, %edx
+  wrmsr
+  .byte 0xf3, 0x0f, 0x01, 0xd9 /* VMGEXIT */
+9:
+  cli
+  hlt
+  jmp 9b
   .size fw_entry32, . - fw_entry32
 
   .section .text.boot64, "ax"

@@ -22,7 +22,8 @@ constexpr std::uint64_t k4K = 4096;
 
 class Builder {
  public:
-  Builder(mm::PageAllocator& pages, bool nx) : pages_(pages), nx_(nx ? kNoExecute : 0) {}
+  Builder(mm::PageAllocator& pages, bool nx, std::uint64_t encryption)
+      : pages_(pages), nx_(nx ? kNoExecute : 0), encryption_(encryption) {}
 
   bool init() { return (root_ = new_table()) != nullptr; }
   std::uint64_t root() const { return reinterpret_cast<std::uint64_t>(root_); }
@@ -32,14 +33,14 @@ class Builder {
   bool map_2m(std::uint64_t address, std::uint64_t flags) {
     std::uint64_t* pd = walk(address, 2);
     if (pd == nullptr) return false;
-    pd[(address >> 21) & 511] = address | flags | kPresent | kLarge;
+    pd[(address >> 21) & 511] = address | flags | encryption_ | kPresent | kLarge;
     return true;
   }
 
-  bool map_4k(std::uint64_t address, std::uint64_t flags) {
+  bool map_4k(std::uint64_t address, std::uint64_t flags, bool shared = false) {
     std::uint64_t* pt = walk(address, 1);
     if (pt == nullptr) return false;
-    pt[(address >> 12) & 511] = address | flags | kPresent;
+    pt[(address >> 12) & 511] = address | flags | (shared ? 0 : encryption_) | kPresent;
     return true;
   }
 
@@ -61,15 +62,16 @@ class Builder {
       if ((entry & kPresent) == 0) {
         std::uint64_t* next = new_table();
         if (next == nullptr) return nullptr;
-        entry = reinterpret_cast<std::uint64_t>(next) | kPresent | kWritable;
+        entry = reinterpret_cast<std::uint64_t>(next) | encryption_ | kPresent | kWritable;
       }
-      table = reinterpret_cast<std::uint64_t*>(entry & kAddressMask);
+      table = reinterpret_cast<std::uint64_t*>(entry & kAddressMask & ~encryption_);
     }
     return table;
   }
 
   mm::PageAllocator& pages_;
   std::uint64_t nx_;
+  std::uint64_t encryption_;
   std::uint64_t* root_ = nullptr;
   std::uint64_t tables_ = 0;
 };
@@ -82,7 +84,7 @@ bool is_guard_page(std::uint64_t address) {
 }  // namespace
 
 PagingResult build_and_activate(const PagingPlan& plan, mm::PageAllocator& pages) {
-  Builder b(pages, plan.nx);
+  Builder b(pages, plan.nx, plan.encryption_mask);
   if (!b.init()) return {};
   const std::uint64_t data = kWritable | b.no_execute();
 
@@ -109,11 +111,14 @@ PagingResult build_and_activate(const PagingPlan& plan, mm::PageAllocator& pages
     } else if (a >= image.stacks_start && a < image.stacks_end && is_guard_page(a)) {
       continue;
     }
-    if (!b.map_4k(a, flags)) return {};
+    bool shared = false;
+    for (std::size_t i = 0; i < plan.shared_page_count; ++i) shared |= plan.shared_pages[i] == a;
+    if (!b.map_4k(a, flags, shared)) return {};
   }
 
-  if (plan.nx) wrmsr(kMsrEfer, rdmsr(kMsrEfer) | kEferNxe);
-  write_cr3(b.root());
+  if (plan.nx)
+    wrmsr(kMsrEfer, (plan.known_efer != 0 ? plan.known_efer : rdmsr(kMsrEfer)) | kEferNxe);
+  write_cr3(b.root() | plan.encryption_mask);
   return PagingResult{b.root(), b.tables()};
 }
 

@@ -163,6 +163,12 @@ bool read_igvm_native(std::uint64_t boot_params_gpa, const PhysicalMemory& memor
                 static_cast<unsigned long>(boot::kFirmwareRegionSize));
   }
   out.console_port = params.debug_serial_port;
+  if (params.ek_algorithm > static_cast<std::uint8_t>(boot::EkAlgorithm::kEccP384)) {
+    return fail(error,
+                "BootParams: ek_algorithm %u is none of 0 (RSA-2048), 1 (ECC P-256), 2 (ECC P-384)",
+                params.ek_algorithm);
+  }
+  out.ek_algorithm = static_cast<boot::EkAlgorithm>(params.ek_algorithm);
   out.self_test = (params.flags & boot::boot_flags::kSelfTest) != 0;
   if ((params.flags & boot::boot_flags::kDebugLog) != 0) out.log_level = ConsoleLevel::kDebug;
 
@@ -253,6 +259,12 @@ void parse_command_line(const char* text, BootInfo& out) {
                  {"warn", ConsoleLevel::kWarn},
                  {"info", ConsoleLevel::kInfo},
                  {"debug", ConsoleLevel::kDebug}};
+  static constexpr struct {
+    const char* name;
+    boot::EkAlgorithm algorithm;
+  } kEks[] = {{"rsa2048", boot::EkAlgorithm::kRsa2048},
+              {"ecc-p256", boot::EkAlgorithm::kEccP256},
+              {"ecc-p384", boot::EkAlgorithm::kEccP384}};
 
   const char* p = text;
   while (*p != '\0') {
@@ -280,6 +292,13 @@ void parse_command_line(const char* text, BootInfo& out) {
         for (const auto& l : kLevels) {
           if (equals(value, l.name, value_length)) {
             out.log_level = l.level;
+            known = true;
+          }
+        }
+      } else if (equals(token, "ek", key_length)) {
+        for (const auto& e : kEks) {
+          if (equals(value, e.name, value_length)) {
+            out.ek_algorithm = e.algorithm;
             known = true;
           }
         }
@@ -315,6 +334,15 @@ std::uint16_t early_console_port(std::uint32_t entry_eax, std::uint64_t boot_par
   return 0x3F8;
 }
 
+static bool check_firmware_region_is_ram(const BootInfo& out, BootError& error) {
+  if (!ram_contains(out, boot::kFirmwareBase, boot::kFirmwareBase + boot::kFirmwareRegionSize)) {
+    return fail(error, "memory map: the firmware region 0x%lx+0x%lx is not RAM (guest too small?)",
+                static_cast<unsigned long>(boot::kFirmwareBase),
+                static_cast<unsigned long>(boot::kFirmwareRegionSize));
+  }
+  return true;
+}
+
 bool read_boot_info(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
                     std::uint64_t start_info_gpa, const PhysicalMemory& memory, BootInfo& out,
                     BootError& error) {
@@ -339,12 +367,16 @@ bool read_boot_info(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
       return fail(error, "entry: unknown platform %u", entry_eax & boot::kEntryPlatformMask);
   }
   if (!ok) return false;
-  if (!ram_contains(out, boot::kFirmwareBase, boot::kFirmwareBase + boot::kFirmwareRegionSize)) {
-    return fail(error, "memory map: the firmware region 0x%lx+0x%lx is not RAM (guest too small?)",
-                static_cast<unsigned long>(boot::kFirmwareBase),
-                static_cast<unsigned long>(boot::kFirmwareRegionSize));
-  }
-  return true;
+  return check_firmware_region_is_ram(out, error);
+}
+
+bool read_snp_boot_info(std::uint64_t boot_params_gpa, const PhysicalMemory& memory, BootInfo& out,
+                        BootError& error) {
+  out = BootInfo{};
+  out.platform = boot::EntryPlatform::kSnp;
+  // The same BootParams page and parameter areas as an IGVM native start.
+  if (!read_igvm_native(boot_params_gpa, memory, out, error)) return false;
+  return check_firmware_region_is_ram(out, error);
 }
 
 }  // namespace cvtpm::fw::native

@@ -61,8 +61,11 @@ struct BootInfo {
   std::uint64_t rsdp = 0;
   char command_line[kCommandLineMax] = {};
 
-  // Options (PVH command line, or BootParams flags).
+  // Options (PVH command line, or BootParams flags and fields).
   bool self_test = false;
+  // The vTPM's endorsement key: BootParams.ek_algorithm, or the PVH option ek=rsa2048|ecc-p256|
+  // ecc-p384 (RSA-2048 by default, as cvtpm-igvmgen).
+  formats::boot::EkAlgorithm ek_algorithm = formats::boot::EkAlgorithm::kRsa2048;
   FaultTest fault = FaultTest::kNone;
   ConsoleLevel log_level = ConsoleLevel::kDefault;
   char unknown_option[48] = {};  // the first option the parser did not recognise
@@ -80,12 +83,18 @@ bool read_boot_info(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
                     std::uint64_t start_info_gpa, const PhysicalMemory& memory, BootInfo& out,
                     BootError& error);
 
+// The SNP start (EAX = kEntryMagic | kSnp): the same BootParams page and parameter areas as an
+// IGVM native start, read by the SNP platform (read_boot_info refuses kSnp: the native platform
+// cannot run it).
+bool read_snp_boot_info(std::uint64_t boot_params_gpa, const PhysicalMemory& memory, BootInfo& out,
+                        BootError& error);
+
 // The console port to use before the full parse (it reports parse errors): BootParams'
 // debug_serial_port for IGVM starts when the page looks valid, else COM1.
 std::uint16_t early_console_port(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
                                  const PhysicalMemory& memory);
 
-// Applies PVH command-line options ("selftest", "loglevel=...", "fault=...") to `out`.
+// Applies PVH command-line options ("selftest", "loglevel=...", "fault=...", "ek=...") to `out`.
 void parse_command_line(const char* text, BootInfo& out);
 
 // True if [start, end) lies inside one RAM range.

@@ -1,0 +1,50 @@
+// SnpHardware (vtpm_fw/snp) on the model: the instructions, the GHCB MSR and VMGEXIT of one
+// model vCPU at one VMPL. The firmware's SNP code runs on it unchanged. Accesses the RMP forbids
+// give nullptr and a recorded fault (Machine::faults()), never an exception: the code under test
+// is built without exceptions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include "cvtpm/snp/hardware.h"
+#include "model/snp_machine.h"
+
+namespace cvtpm::snp::model {
+
+class ModelHardware final : public SnpHardware {
+ public:
+  ModelHardware(Machine& machine, std::uint32_t apic_id, std::uint8_t vmpl = 0)
+      : machine_(machine), apic_id_(apic_id), vmpl_(vmpl) {}
+
+  std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption encryption) override;
+  void unmap(std::uint8_t* mapping, std::size_t size) override;
+  bool set_page_encryption(std::uint64_t gpa, Encryption encryption) override;
+  void flush_tlb_all_vcpus() override { machine_.count_tlb_flush(); }
+  PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) override;
+  std::uint32_t rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) override;
+  std::uint64_t read_ghcb_msr() override;
+  void write_ghcb_msr(std::uint64_t value) override;
+  void vmgexit() override;
+  std::uint64_t read_sev_status() override;
+  std::uint64_t read_cr4() override;
+
+  std::uint32_t apic_id() const { return apic_id_; }
+
+  // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
+  // another vCPU of the guest rewriting memory while the SVSM serves a call.
+  std::function<void(std::uint64_t gpa, std::size_t size)> after_access;
+  // Counts of what the firmware did through this object.
+  std::size_t maps = 0;
+  std::size_t pvalidates = 0;
+  std::size_t rmpadjusts = 0;
+
+ private:
+  Machine& machine_;
+  std::uint32_t apic_id_;
+  std::uint8_t vmpl_;
+  std::map<const std::uint8_t*, std::uint64_t> mapped_;
+};
+
+}  // namespace cvtpm::snp::model

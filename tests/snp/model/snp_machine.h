@@ -1,0 +1,224 @@
+// A software model of an SEV-SNP guest's machine, for running the firmware's SNP platform on the
+// host (docs/snp-model-limits.md says what it does not model):
+//   - guest-physical memory with one RMP entry per 4 KiB page: assigned (private to the guest)
+//     or shared, validated, the VMSA flag, 2 MiB entries where the "hypervisor" backs memory
+//     with them, and the permissions of VMPL1..3 (VMPL0 has every permission on validated pages);
+//   - the rules of the instructions: PVALIDATE only at VMPL0; RMPADJUST only for less privileged
+//     VMPLs, only permissions the caller has, the VMSA flag only from VMPL0; page size
+//     mismatches; private accesses only to validated pages with the VMPL's permission; shared
+//     accesses only to pages the hypervisor owns;
+//   - a hypervisor answering the GHCB MSR protocol and the GHCB page protocol (port I/O, MSRs,
+//     page state changes, guest requests, AP creation, running a VMPL), with knobs that make it
+//     hostile;
+//   - vCPUs with one VMSA per VMPL; a VMPL's "program" (the guest OS) runs on its own thread and
+//     alternates strictly with VMPL0, as VMGEXIT switches VMPLs;
+//   - a PSP stand-in (psp_model.h) for guest requests;
+//   - a launch from an IGVM file: the SNP directives populate memory the way QEMU, KVM and the
+//     PSP would.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cvtpm/formats/igvm/igvm_file.h"
+#include "cvtpm/formats/snp/vmsa.h"
+#include "cvtpm/snp/hardware.h"
+#include "model/psp_model.h"
+
+namespace cvtpm::snp::model {
+
+struct RmpEntry {
+  bool assigned = false;   // private to the guest (else owned by the hypervisor: shared)
+  bool validated = false;  // PVALIDATE'd (or validated by the launch)
+  bool vmsa = false;       // the page is a VMSA
+  bool large = false;      // part of a 2 MiB RMP entry
+  std::array<std::uint8_t, 4> permissions{};  // VMPL1..3 (index 0 unused)
+};
+
+struct ModelRange {
+  std::uint64_t start;
+  std::uint64_t end;  // exclusive
+};
+
+// A fault the model would have raised (#VC, #NPF, #GP ...). Guest programs get it as an exception;
+// the firmware side gets nullptr / an error code and the fault is recorded.
+class ModelFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The registers of a guest program (what its VMSA holds while it does not run).
+struct GuestRegisters {
+  std::uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0, r8 = 0, r9 = 0;
+};
+
+class Machine;
+class GuestCpu;
+using GuestProgram = std::function<void(GuestCpu&)>;
+
+// Hypervisor behaviour a test can change to play a hostile or broken host.
+struct HypervisorConfig {
+  std::uint16_t ghcb_min_version = 1;
+  std::uint16_t ghcb_max_version = 2;
+  std::uint8_t claimed_cbit = 51;  // what the SEV information response says
+  std::uint64_t features = 0x23;   // SNP | AP creation | multi-VMPL
+  bool refuse_page_state_change = false;
+  unsigned psc_entries_per_exit = 1000;  // processes at most this many PSC entries per VMGEXIT
+  bool refuse_ghcb_registration = false;
+  unsigned guest_request_busy = 0;  // answer "busy" this many times before passing requests on
+  bool guest_request_drop = false;  // do not pass requests on, report a firmware error
+  bool guest_request_corrupt_response = false;  // flip a bit of the ciphertext
+  bool guest_request_replay_response = false;   // return the previous response again
+  bool run_vmpl_fails = false;
+};
+
+struct MachineConfig {
+  std::vector<ModelRange> ram;             // memory the host backs (page aligned, sorted)
+  std::vector<ModelRange> memory_map;      // what the loader reports as RAM (IGVM memory map)
+  std::vector<std::uint64_t> large_pages;  // 2 MiB-aligned GPAs backed by 2 MiB RMP entries
+  std::uint8_t cbit = 51;
+  std::uint32_t vcpu_count = 1;
+  std::uint32_t cpu_signature = 0x00A00F11;  // EPYC-Milan
+  HypervisorConfig hypervisor;
+};
+
+// A model vCPU: one VMSA and one GHCB MSR per VMPL.
+struct ModelVcpu {
+  std::uint32_t apic_id = 0;
+  std::array<std::uint64_t, 4> ghcb_msr{};
+  std::array<std::uint64_t, 4> registered_ghcb{};
+  std::array<std::uint64_t, 4> vmsa_gpa{};  // registered through AP creation (0: none)
+  std::array<std::uint64_t, 4> vmsa_features{};
+  std::array<GuestProgram, 4> programs;
+  // Per-VMPL program execution state.
+  struct Runner;
+  std::array<std::unique_ptr<Runner>, 4> runners;
+  std::uint64_t cr4 = 0x6E0;  // PAE | MCE | PGE | OSFXSR | OSXMMEXCPT
+};
+
+class Machine {
+ public:
+  explicit Machine(MachineConfig config);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // --- Launch -----------------------------------------------------------------------------------
+  struct Launch {
+    std::uint32_t entry_eax = 0;
+    std::uint64_t boot_params_gpa = 0;
+    std::uint64_t vmsa_sev_features = 0;
+    std::uint64_t guest_policy = 0;
+    std::vector<std::uint64_t> launch_validated;  // pages validated by the launch
+  };
+  // Populates memory from the SNP directives of `file` (mask = the SNP platform's): page data,
+  // the PSP-written secrets and CPUID pages, loader-filled parameter areas. Every other RAM page
+  // starts assigned to the guest but not validated (KVM's guest_memfd default).
+  Launch launch(const formats::igvm::IgvmFile& file, std::span<const std::uint8_t, 48> measurement);
+
+  // --- Memory -----------------------------------------------------------------------------------
+  bool is_ram(std::uint64_t gpa) const;
+  RmpEntry& rmp(std::uint64_t gpa);
+  const RmpEntry& rmp(std::uint64_t gpa) const;
+  // The page's bytes as stored (no checks: for tests and the "hardware" itself).
+  std::uint8_t* raw(std::uint64_t gpa);
+  // An access by software at `vmpl` (from the firmware's mappings when vmpl == 0): nullptr and a
+  // recorded fault if the RMP forbids it. Within one page.
+  std::uint8_t* access(std::uint64_t gpa, std::size_t size, std::uint8_t vmpl,
+                       Encryption encryption, bool write);
+  // The firmware's page-table view: pages it maps without the C-bit.
+  bool firmware_maps_shared(std::uint64_t gpa) const { return shared_mappings_.count(gpa) != 0; }
+  void set_firmware_mapping(std::uint64_t gpa, Encryption encryption);
+  std::uint64_t tlb_flushes() const { return tlb_flushes_; }
+  void count_tlb_flush() { ++tlb_flushes_; }
+
+  // --- Instructions -----------------------------------------------------------------------------
+  PvalidateOutcome pvalidate(std::uint8_t vmpl, std::uint64_t gpa, PageSize size, bool validate);
+  std::uint32_t rmpadjust(std::uint8_t vmpl, std::uint64_t gpa, PageSize size,
+                          std::uint64_t attributes);
+
+  // --- vCPUs and the hypervisor -----------------------------------------------------------------
+  ModelVcpu& vcpu(std::uint32_t apic_id);
+  bool has_vcpu(std::uint32_t apic_id) const { return vcpus_.count(apic_id) != 0; }
+  // VMGEXIT by software on `apic_id` running at `vmpl`.
+  void vmgexit(std::uint32_t apic_id, std::uint8_t vmpl);
+  // The program a VMPL runs when VMPL0 of that vCPU switches to it.
+  void set_program(std::uint32_t apic_id, std::uint8_t vmpl, GuestProgram program);
+  // Whether the program of (apic_id, vmpl) has returned; its failure message if it threw.
+  bool program_finished(std::uint32_t apic_id, std::uint8_t vmpl);
+  std::string program_failure(std::uint32_t apic_id, std::uint8_t vmpl);
+
+  // --- Observations ------------------------------------------------------------------------------
+  const std::vector<std::string>& faults() const { return faults_; }
+  void clear_faults() { faults_.clear(); }
+  void drop_faults_after(std::size_t count) { faults_.resize(std::min(count, faults_.size())); }
+  const std::string& console() const { return console_; }
+  std::optional<std::uint64_t> termination() const { return termination_; }
+  HypervisorConfig& hypervisor() { return config_.hypervisor; }
+  const MachineConfig& config() const { return config_; }
+  PspModel& psp() { return *psp_; }
+  std::uint64_t vmgexits() const { return vmgexits_; }
+  // SEV_FEATURES of the launch VMSA (what SEV_STATUS reports).
+  std::uint64_t vmpl0_sev_features() const { return vmpl0_sev_features_; }
+  // Every page the model knows (RAM touched so far), for invariant checks.
+  std::vector<std::uint64_t> pages() const;
+
+  // Hypervisor reads of guest memory: shared pages as they are, private pages as ciphertext.
+  std::vector<std::uint8_t> hypervisor_read(std::uint64_t gpa, std::size_t size);
+
+  void record_fault(const std::string& what);
+
+ private:
+  struct Page {
+    std::array<std::uint8_t, 4096> data{};
+    RmpEntry rmp;
+  };
+  Page& page(std::uint64_t gpa);
+  const Page* find_page(std::uint64_t gpa) const;
+  bool large_backed(std::uint64_t gpa) const;
+  void rmp_update(std::uint64_t gpa, bool assign);
+
+  void handle_msr_protocol(ModelVcpu& v, std::uint8_t vmpl);
+  void handle_ghcb_page(ModelVcpu& v, std::uint8_t vmpl);
+  void handle_psc(ModelVcpu& v, std::uint8_t vmpl, std::uint8_t* ghcb, std::uint64_t scratch);
+  void handle_guest_request(std::uint8_t* ghcb, std::uint64_t request, std::uint64_t response);
+  void handle_ap_creation(ModelVcpu& v, std::uint8_t vmpl, std::uint8_t* ghcb, std::uint64_t info1,
+                          std::uint64_t info2);
+  // Runs `target` on `v` from VMPL0 until it asks for VMPL0 again; false if the VMSA is unusable.
+  bool run_vmpl(ModelVcpu& v, std::uint8_t target);
+  // A guest program asks for VMPL0: saves its registers in its VMSA and waits to be resumed.
+  void switch_to_vmpl0(ModelVcpu& v, std::uint8_t vmpl);
+  formats::snp::Vmsa* vmsa_of(ModelVcpu& v, std::uint8_t vmpl);
+  void io(std::uint16_t port, bool in, unsigned size, std::uint64_t& value);
+
+  MachineConfig config_;
+  std::map<std::uint64_t, std::unique_ptr<Page>> pages_;
+  std::set<std::uint64_t> shared_mappings_;
+  std::map<std::uint32_t, std::unique_ptr<ModelVcpu>> vcpus_;
+  std::unique_ptr<PspModel> psp_;
+  std::vector<std::string> faults_;
+  std::string console_;
+  std::optional<std::uint64_t> termination_;
+  std::map<std::uint32_t, std::uint64_t> msrs_;
+  std::uint64_t tlb_flushes_ = 0;
+  std::uint64_t vmgexits_ = 0;
+  std::uint64_t vmpl0_sev_features_ = 1;
+  std::vector<std::uint8_t> last_guest_response_;
+
+  friend class GuestCpu;
+};
+
+}  // namespace cvtpm::snp::model

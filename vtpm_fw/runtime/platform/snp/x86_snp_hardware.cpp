@@ -1,0 +1,84 @@
+#include "platform/snp/x86_snp_hardware.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/snp/page_encryption.h"
+#include "cvtpm/formats/snp/ghcb_msr_protocol.h"
+
+namespace cvtpm::fw::snp_platform {
+
+namespace msr = formats::snp::ghcb_msr;
+
+std::uint8_t* X86SnpHardware::map(std::uint64_t gpa, std::size_t, snp::Encryption) {
+  // Identity mapped: private memory with the C-bit, the few shared pages without it (the
+  // firmware changed their entries when it shared them).
+  return reinterpret_cast<std::uint8_t*>(gpa);
+}
+
+void X86SnpHardware::unmap(std::uint8_t*, std::size_t) {}
+
+bool X86SnpHardware::set_page_encryption(std::uint64_t gpa, snp::Encryption encryption) {
+  const bool ok = x86::snp::set_page_encryption(gpa, encryption == snp::Encryption::kPrivate,
+                                                cbit_mask_, spare_table_);
+  // The spare table is in use once a split happened.
+  if (ok && spare_table_ != nullptr && spare_table_[0] != 0) spare_table_ = nullptr;
+  return ok;
+}
+
+void X86SnpHardware::flush_tlb_all_vcpus() {
+  if (broadcast_flush_) {
+    // INVLPGB (0F 01 FE) with RAX = include global translations, all addresses, then TLBSYNC
+    // (0F 01 FF) to wait for every processor.
+    asm volatile(".byte 0x0f, 0x01, 0xfe\n\t.byte 0x0f, 0x01, 0xff"
+                 :
+                 : "a"(std::uint64_t{1} << 3), "c"(0), "d"(0)
+                 : "memory");
+  } else {
+    x86::write_cr3(x86::read_cr3());
+  }
+}
+
+snp::PvalidateOutcome X86SnpHardware::pvalidate(std::uint64_t gpa, snp::PageSize size,
+                                                bool validate) {
+  std::uint64_t rax = gpa;
+  std::uint8_t unchanged = 0;
+  // PVALIDATE: F2 0F 01 FF; CF = 1 when the validated bit did not change.
+  asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff\n\tsetc %1"
+               : "+a"(rax), "=qm"(unchanged)
+               : "c"(size == snp::PageSize::k2M ? 1u : 0u), "d"(validate ? 1u : 0u)
+               : "memory", "cc");
+  return {static_cast<std::uint32_t>(rax), unchanged == 0};
+}
+
+std::uint32_t X86SnpHardware::rmpadjust(std::uint64_t gpa, snp::PageSize size,
+                                        std::uint64_t attributes) {
+  std::uint64_t rax = gpa;
+  // RMPADJUST: F3 0F 01 FE.
+  asm volatile(".byte 0xf3, 0x0f, 0x01, 0xfe"
+               : "+a"(rax)
+               : "c"(size == snp::PageSize::k2M ? 1u : 0u), "d"(attributes)
+               : "memory", "cc");
+  return static_cast<std::uint32_t>(rax);
+}
+
+std::uint64_t X86SnpHardware::read_ghcb_msr() {
+  return x86::rdmsr(msr::kMsrGhcb);
+}
+
+void X86SnpHardware::write_ghcb_msr(std::uint64_t value) {
+  x86::wrmsr(msr::kMsrGhcb, value);
+}
+
+void X86SnpHardware::vmgexit() {
+  // VMGEXIT = REP VMMCALL (F3 0F 01 D9). The hypervisor may have written any memory shared with it.
+  asm volatile(".byte 0xf3, 0x0f, 0x01, 0xd9" : : : "memory");
+}
+
+std::uint64_t X86SnpHardware::read_sev_status() {
+  return x86::rdmsr(msr::kMsrSevStatus);
+}
+
+std::uint64_t X86SnpHardware::read_cr4() {
+  return x86::read_cr4();
+}
+
+}  // namespace cvtpm::fw::snp_platform

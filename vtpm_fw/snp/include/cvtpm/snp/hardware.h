@@ -1,0 +1,96 @@
+// What the SNP platform needs from the processor it runs on, at VMPL0 of an SEV-SNP guest: the
+// RMP instructions, the GHCB MSR and VMGEXIT, and memory mapped with or without the C-bit. The
+// firmware implements it with the instructions themselves (vtpm_fw/runtime/platform/snp); the
+// tests implement it with a model of the SNP rules (tests/snp). Everything above this interface
+// is the same code in both. Freestanding.
+//
+// One object stands for one vCPU: the instructions act on the vCPU that executes them, and the
+// GHCB MSR is per vCPU.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cvtpm/vtpm/platform.h"
+
+namespace cvtpm::snp {
+
+using vtpm::PageSize;
+
+inline constexpr std::uint64_t kPageSize = 4096;
+inline constexpr std::uint64_t kPageMask = kPageSize - 1;
+inline constexpr std::uint64_t kLargePageSize = 2 * 1024 * 1024;
+
+// How a mapping reaches memory: private (C-bit set: encrypted with the guest's key, subject to
+// the RMP) or shared with the hypervisor (C-bit clear).
+enum class Encryption : std::uint8_t { kPrivate, kShared };
+
+struct PvalidateOutcome {
+  std::uint32_t result;  // formats::snp::rmp_result
+  bool changed;          // CF = 0: the validated bit changed
+};
+
+class SnpHardware {
+ public:
+  // --- Memory ---------------------------------------------------------------------------------
+  // Makes [gpa, gpa + size) (inside one 4 KiB page, size > 0) accessible through the current
+  // page tables with the given encryption and returns where; nullptr if the access would fault
+  // (for example a private access to a page that is not validated).
+  virtual std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption encryption) = 0;
+  // Ends an access map() started.
+  virtual void unmap(std::uint8_t* mapping, std::size_t size) = 0;
+  // Changes the C-bit of the firmware's own mapping of the 4 KiB page at gpa and flushes it from
+  // the TLB. Returns false if the page is not mapped with 4 KiB granularity.
+  virtual bool set_page_encryption(std::uint64_t gpa, Encryption encryption) = 0;
+  // Invalidates cached translations and RMP permissions on every vCPU of the guest (after
+  // permissions were taken away, so no vCPU keeps using a stale grant).
+  virtual void flush_tlb_all_vcpus() = 0;
+
+  // --- Instructions ---------------------------------------------------------------------------
+  virtual PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) = 0;
+  // attributes: formats::snp::rmpadjust_attributes(). Returns a formats::snp::rmp_result.
+  virtual std::uint32_t rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) = 0;
+
+  // --- Talking to the hypervisor ---------------------------------------------------------------
+  virtual std::uint64_t read_ghcb_msr() = 0;
+  virtual void write_ghcb_msr(std::uint64_t value) = 0;
+  // VMGEXIT (rep vmmcall): the hypervisor handles what the GHCB MSR names.
+  virtual void vmgexit() = 0;
+
+  // --- State of this vCPU ---------------------------------------------------------------------
+  // SEV_STATUS (MSR 0xC0010131): which SEV features this guest runs with.
+  virtual std::uint64_t read_sev_status() = 0;
+  virtual std::uint64_t read_cr4() = 0;
+
+ protected:
+  ~SnpHardware() = default;  // not owned through this interface
+};
+
+// Maps one page-bounded access for a scope.
+class Mapping {
+ public:
+  Mapping(SnpHardware& hardware, std::uint64_t gpa, std::size_t size, Encryption encryption)
+      : hardware_(hardware), size_(size), data_(hardware.map(gpa, size, encryption)) {}
+  ~Mapping() {
+    if (data_ != nullptr) hardware_.unmap(data_, size_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+
+  std::uint8_t* data() const { return data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  SnpHardware& hardware_;
+  std::size_t size_;
+  std::uint8_t* data_;
+};
+
+// SEV_STATUS bits 2 and up are the SEV_FEATURES the guest's VMSAs run with (bit n + 2 = feature
+// bit n); bit 0 is SEV, bit 1 SEV-ES.
+inline constexpr std::uint64_t kSevStatusSnp = 1u << 2;
+constexpr std::uint64_t sev_features_from_status(std::uint64_t sev_status) {
+  return sev_status >> 2;
+}
+
+}  // namespace cvtpm::snp
