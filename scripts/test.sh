@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs missing dependencies, then builds and runs
 # every test twice: GCC ('default' preset, everything) and clang with ASan + UBSan ('asan'
-# preset: unit tests, fuzz-corpus replays and short libFuzzer runs), plus the format check.
+# preset: unit tests, fuzz-corpus replays and short libFuzzer runs), after the format check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,6 +10,8 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "default preset (GCC)"
 cmake --preset default
+# First, so a formatting slip fails in seconds rather than after the whole suite.
+cmake --build --preset default --target format-check
 cmake --build --preset default
 ctest --preset default
 
@@ -17,8 +19,5 @@ step "asan preset (clang, ASan + UBSan, libFuzzer)"
 cmake --preset asan
 cmake --build --preset asan
 ctest --preset asan
-
-step "format check"
-cmake --build --preset default --target format-check
 
 step "all tests passed"

@@ -57,18 +57,56 @@ void ossl_prov_ctx_set0_handle(void* provctx, const OSSL_CORE_HANDLE* handle);
 // The core's entropy and nonce callbacks for the DRBGs (providers/common/provider_seeding.c).
 int ossl_prov_seeding_from_dispatch(const OSSL_DISPATCH* in);
 
-#define CVTPM_IMPLEMENTATIONS(X)                                                                  \
-  X(sha1)                                                                                         \
-  X(sha224) X(sha256) X(sha384) X(sha512) X(aes128ecb) X(aes192ecb) X(aes256ecb) X(aes128cbc)     \
-      X(aes192cbc) X(aes256cbc) X(aes128ofb) X(aes192ofb) X(aes256ofb) X(aes128cfb) X(aes192cfb)  \
-          X(aes256cfb) X(aes128ctr) X(aes192ctr) X(aes256ctr) X(camellia128ecb) X(camellia192ecb) \
-              X(camellia256ecb) X(camellia128cbc) X(camellia192cbc) X(camellia256cbc)             \
-                  X(camellia128ofb) X(camellia192ofb) X(camellia256ofb) X(camellia128cfb)         \
-                      X(camellia192cfb) X(camellia256cfb) X(camellia128ctr) X(camellia192ctr)     \
-                          X(camellia256ctr) X(aes256gcm) X(tdes_ede3_ecb) X(tdes_ede3_cbc)        \
-                              X(tdes_ede3_ofb) X(tdes_ede3_cfb) X(rsa_keymgmt) X(ec_keymgmt)      \
-                                  X(rsa_signature) X(ecdsa_signature) X(rsa_asym_cipher)          \
-                                      X(drbg_ctr) X(seed_src)
+// clang-format off
+#define CVTPM_IMPLEMENTATIONS(X) \
+  X(sha1) \
+  X(sha224) \
+  X(sha256) \
+  X(sha384) \
+  X(sha512) \
+  X(aes128ecb) \
+  X(aes192ecb) \
+  X(aes256ecb) \
+  X(aes128cbc) \
+  X(aes192cbc) \
+  X(aes256cbc) \
+  X(aes128ofb) \
+  X(aes192ofb) \
+  X(aes256ofb) \
+  X(aes128cfb) \
+  X(aes192cfb) \
+  X(aes256cfb) \
+  X(aes128ctr) \
+  X(aes192ctr) \
+  X(aes256ctr) \
+  X(camellia128ecb) \
+  X(camellia192ecb) \
+  X(camellia256ecb) \
+  X(camellia128cbc) \
+  X(camellia192cbc) \
+  X(camellia256cbc) \
+  X(camellia128ofb) \
+  X(camellia192ofb) \
+  X(camellia256ofb) \
+  X(camellia128cfb) \
+  X(camellia192cfb) \
+  X(camellia256cfb) \
+  X(camellia128ctr) \
+  X(camellia192ctr) \
+  X(camellia256ctr) \
+  X(aes256gcm) \
+  X(tdes_ede3_ecb) \
+  X(tdes_ede3_cbc) \
+  X(tdes_ede3_ofb) \
+  X(tdes_ede3_cfb) \
+  X(rsa_keymgmt) \
+  X(ec_keymgmt) \
+  X(rsa_signature) \
+  X(ecdsa_signature) \
+  X(rsa_asym_cipher) \
+  X(drbg_ctr) \
+  X(seed_src)
+// clang-format on
 #define CVTPM_DECLARE(name) extern const OSSL_DISPATCH ossl_##name##_functions[];
 CVTPM_IMPLEMENTATIONS(CVTPM_DECLARE)
 #undef CVTPM_DECLARE

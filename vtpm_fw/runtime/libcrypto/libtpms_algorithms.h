@@ -5,16 +5,44 @@
 // RSA-OAEP and RSA signatures. The self-test runs every one of them in the firmware.
 #pragma once
 
-#define CVTPM_LIBTPMS_EVP_CIPHERS(X)                                                               \
-  X(aes_128_cbc)                                                                                   \
-  X(aes_128_cfb128) X(aes_128_ctr) X(aes_128_ecb) X(aes_128_ofb) X(aes_192_cbc) X(aes_192_cfb128)  \
-      X(aes_192_ctr) X(aes_192_ecb) X(aes_192_ofb) X(aes_256_cbc) X(aes_256_cfb128) X(aes_256_ctr) \
-          X(aes_256_ecb) X(aes_256_ofb) X(camellia_128_cbc) X(camellia_128_cfb128)                 \
-              X(camellia_128_ctr) X(camellia_128_ecb) X(camellia_128_ofb) X(camellia_192_cbc)      \
-                  X(camellia_192_cfb128) X(camellia_192_ctr) X(camellia_192_ecb)                   \
-                      X(camellia_192_ofb) X(camellia_256_cbc) X(camellia_256_cfb128)               \
-                          X(camellia_256_ctr) X(camellia_256_ecb) X(camellia_256_ofb) X(des_ede3)  \
-                              X(des_ede3_cbc) X(des_ede3_cfb64) X(des_ede3_ecb) X(des_ede3_ofb)
+// clang-format off
+#define CVTPM_LIBTPMS_EVP_CIPHERS(X) \
+  X(aes_128_cbc) \
+  X(aes_128_cfb128) \
+  X(aes_128_ctr) \
+  X(aes_128_ecb) \
+  X(aes_128_ofb) \
+  X(aes_192_cbc) \
+  X(aes_192_cfb128) \
+  X(aes_192_ctr) \
+  X(aes_192_ecb) \
+  X(aes_192_ofb) \
+  X(aes_256_cbc) \
+  X(aes_256_cfb128) \
+  X(aes_256_ctr) \
+  X(aes_256_ecb) \
+  X(aes_256_ofb) \
+  X(camellia_128_cbc) \
+  X(camellia_128_cfb128) \
+  X(camellia_128_ctr) \
+  X(camellia_128_ecb) \
+  X(camellia_128_ofb) \
+  X(camellia_192_cbc) \
+  X(camellia_192_cfb128) \
+  X(camellia_192_ctr) \
+  X(camellia_192_ecb) \
+  X(camellia_192_ofb) \
+  X(camellia_256_cbc) \
+  X(camellia_256_cfb128) \
+  X(camellia_256_ctr) \
+  X(camellia_256_ecb) \
+  X(camellia_256_ofb) \
+  X(des_ede3) \
+  X(des_ede3_cbc) \
+  X(des_ede3_cfb64) \
+  X(des_ede3_ecb) \
+  X(des_ede3_ofb)
+// clang-format on
 
 #define CVTPM_LIBTPMS_DIGEST_NAMES(X) X("sha1") X("sha256") X("sha384") X("sha512")
 
