@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "cvtpm/formats/snp/cpuid_page.h"
+
 namespace cvtpm::igvmgen {
 namespace {
 
@@ -21,14 +23,14 @@ constexpr Leaf kLeaves[] = {
     {0x8000000A, 0}, {0x80000019, 0}, {0x8000001A, 0}, {0x8000001D, 0}, {0x8000001D, 1},
     {0x8000001D, 2}, {0x8000001D, 3}, {0x8000001E, 0}, {0x8000001F, 0},
 };
-static_assert(sizeof kLeaves / sizeof kLeaves[0] <= kSnpCpuidMaxFunctions);
+static_assert(sizeof kLeaves / sizeof kLeaves[0] <= formats::snp::kCpuidMaxFunctions);
 
 }  // namespace
 
 std::array<std::uint8_t, 4096> snp_cpuid_template() {
-  SnpCpuidTable table{};
+  formats::snp::CpuidPage table{};
   for (const Leaf& leaf : kLeaves) {
-    SnpCpuidFunction& f = table.functions[table.count++];
+    formats::snp::CpuidFunction& f = table.functions[table.count++];
     f.eax_in = leaf.function;
     f.ecx_in = leaf.subleaf;
     if (leaf.function == 0xD) f.xcr0_in = 1;  // XSAVE sizes depend on the enabled state

@@ -2,8 +2,9 @@
 // SNP_LAUNCH_UPDATE, and AMD GHCB specification section 2.3 "SEV-SNP CPUID Table"): the CPUID
 // functions a guest may ask about, with the values the host proposed and the PSP checked at
 // launch. A guest answers CPUID from this table instead of asking the hypervisor. Layout as
-// Linux (struct snp_cpuid_table) and COCONUT-SVSM read it; the same layout as cvtpm-igvmgen's
-// template (igvmgen/src/cpuid_page.h). All integers are little-endian. Freestanding.
+// Linux (struct snp_cpuid_table) and COCONUT-SVSM read it; cvtpm-igvmgen writes its template
+// (igvmgen/src/cpuid_page.cpp) and the firmware reads it (vtpm_fw/snp cpuid_table). All integers
+// are little-endian. Freestanding.
 #pragma once
 
 #include <cstddef>
