@@ -246,7 +246,7 @@ TEST_F(PvhBootTest, EntryWordIsChecked) {
       error.message,
       "entry: EAX 0x2badb002 lacks the entry magic 0xc7b00000 (not started per the boot contract)");
   EXPECT_FALSE(read_boot_info(boot::kEntryMagic | 3, 0, kStartInfo, memory, info, error));
-  EXPECT_STREQ(error.message, "entry: platform SNP (3) is not built into this firmware yet");
+  EXPECT_STREQ(error.message, "entry: platform SNP (3) must be started through the SNP platform");
   EXPECT_FALSE(read_boot_info(boot::kEntryMagic | 9, 0, kStartInfo, memory, info, error));
   EXPECT_STREQ(error.message, "entry: unknown platform 9");
   EXPECT_EQ(early_console_port(kPvhEntry, 0, memory), 0x3F8);

@@ -362,7 +362,9 @@ bool read_boot_info(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
       ok = read_igvm_native(boot_params_gpa, memory, out, error);
       break;
     case boot::EntryPlatform::kSnp:
-      return fail(error, "entry: platform SNP (3) is not built into this firmware yet");
+      // main() sends an SNP entry to the SNP platform (read_snp_boot_info); reaching here means the
+      // entry word and the platform the firmware chose disagree.
+      return fail(error, "entry: platform SNP (3) must be started through the SNP platform");
     default:
       return fail(error, "entry: unknown platform %u", entry_eax & boot::kEntryPlatformMask);
   }
