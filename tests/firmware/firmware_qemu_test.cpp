@@ -106,7 +106,7 @@ TEST(FirmwareBoot, InitStagesTpmManufacturedThenSelfTestPasses) {
                              "0x80000003 0x80000005 0x80000005, 0 TPM commands ran",
                              "native PVALIDATE (always valid) and CREATE_VCPU (no VMSAs) PASS  "
                              "0x80001010 0x0 0x80001001 0x80000003 0x80000005",
-                             "selftest: PASSED (31 checks)",
+                             "selftest: PASSED (34 checks)",
                              "memory after the self-test: image ",
                              "exiting with the pass status",
                          });

@@ -1,4 +1,6 @@
-// OpenSSL in the firmware: SHA-384 against FIPS 180-2's "abc" value, verification of an ECDSA
+// OpenSSL in the firmware: SHA-384 and SHA-512 against FIPS 180-2's "abc" values, AES-256-GCM
+// (the cipher of SNP guest messages, through the SNP platform's own wrapper) against test case 14
+// of McGrew and Viega's GCM specification, with a forged tag rejected, verification of an ECDSA
 // P-384/SHA-384 signature made by the host's OpenSSL when this test was written (a known answer:
 // the key and signature below), rejection of a corrupted copy, and a fresh key pair that signs
 // and verifies (which draws on the RNG, seeded through getrandom from RDSEED/RDRAND).
@@ -6,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "cvtpm/snp/aes_gcm.h"
 #include "libc/shim.h"
 #include "selftest/check.h"
 
@@ -17,6 +20,18 @@ constexpr unsigned char kSha384Abc[48] = {
     0xcb, 0x00, 0x75, 0x3f, 0x45, 0xa3, 0x5e, 0x8b, 0xb5, 0xa0, 0x3d, 0x69, 0x9a, 0xc6, 0x50, 0x07,
     0x27, 0x2c, 0x32, 0xab, 0x0e, 0xde, 0xd1, 0x63, 0x1a, 0x8b, 0x60, 0x5a, 0x43, 0xff, 0x5b, 0xed,
     0x80, 0x86, 0x07, 0x2b, 0xa1, 0xe7, 0xcc, 0x23, 0x58, 0xba, 0xec, 0xa1, 0x34, 0xc8, 0x25, 0xa7};
+
+constexpr unsigned char kSha512Abc[64] = {
+    0xdd, 0xaf, 0x35, 0xa1, 0x93, 0x61, 0x7a, 0xba, 0xcc, 0x41, 0x73, 0x49, 0xae, 0x20, 0x41, 0x31,
+    0x12, 0xe6, 0xfa, 0x4e, 0x89, 0xa9, 0x7e, 0xa2, 0x0a, 0x9e, 0xee, 0xe6, 0x4b, 0x55, 0xd3, 0x9a,
+    0x21, 0x92, 0x99, 0x2a, 0x27, 0x4f, 0xc1, 0xa8, 0x36, 0xba, 0x3c, 0x23, 0xa3, 0xfe, 0xeb, 0xbd,
+    0x45, 0x4d, 0x44, 0x23, 0x64, 0x3c, 0xe8, 0x0e, 0x2a, 0x9a, 0xc9, 0x4f, 0xa5, 0x4c, 0xa4, 0x9f};
+
+// GCM test case 14: zero key, zero IV, one zero block of plaintext, no AAD.
+constexpr unsigned char kGcmCiphertext[16] = {0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e,
+                                              0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3, 0x9d, 0x18};
+constexpr unsigned char kGcmTag[16] = {0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99, 0x6b, 0xf0,
+                                       0x26, 0x5b, 0x98, 0xb5, 0xd4, 0x8a, 0xb9, 0x19};
 
 constexpr char kMessage[] = "cvtpm firmware self-test: ECDSA P-384 with SHA-384";
 
@@ -77,15 +92,43 @@ EVP_PKEY* public_key_from_spki() {
   return key;
 }
 
+bool digest_matches(const EVP_MD* md, const unsigned char* expected, unsigned int length) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  return EVP_Digest("abc", 3, digest, &digest_length, md, nullptr) == 1 &&
+         digest_length == length && libc::memcmp(digest, expected, length) == 0;
+}
+
+bool aes_gcm_known_answer(Checks& checks) {
+  const std::uint8_t key[snp::aes_gcm::kKeySize] = {};
+  const std::uint8_t iv[snp::aes_gcm::kIvSize] = {};
+  const std::uint8_t plaintext[16] = {};
+  std::uint8_t ciphertext[16];
+  std::uint8_t tag[snp::aes_gcm::kTagSize];
+  const bool encrypted = snp::aes_gcm::encrypt(key, iv, {}, plaintext, ciphertext, tag) &&
+                         libc::memcmp(ciphertext, kGcmCiphertext, 16) == 0 &&
+                         libc::memcmp(tag, kGcmTag, 16) == 0;
+  bool ok = checks.expect(encrypted, "OpenSSL AES-256-GCM known answer (GCM test case 14)");
+
+  std::uint8_t decrypted[16];
+  const bool opened = snp::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, kGcmTag, decrypted) &&
+                      libc::memcmp(decrypted, plaintext, 16) == 0;
+  std::uint8_t forged[snp::aes_gcm::kTagSize];
+  libc::memcpy(forged, kGcmTag, sizeof forged);
+  forged[0] ^= 0x80;
+  const bool rejected = !snp::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, forged, decrypted);
+  ok &= checks.expect(opened && rejected, "OpenSSL AES-256-GCM opens it, rejects a forged tag");
+  return ok;
+}
+
 }  // namespace
 
 bool run_crypto_checks(Checks& checks) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_length = 0;
-  const bool hashed = EVP_Digest("abc", 3, digest, &digest_length, EVP_sha384(), nullptr) == 1;
-  bool ok =
-      checks.expect(hashed && digest_length == 48 && libc::memcmp(digest, kSha384Abc, 48) == 0,
-                    "OpenSSL SHA-384(\"abc\") known answer");
+  bool ok = checks.expect(digest_matches(EVP_sha384(), kSha384Abc, sizeof kSha384Abc),
+                          "OpenSSL SHA-384(\"abc\") known answer");
+  ok &= checks.expect(digest_matches(EVP_sha512(), kSha512Abc, sizeof kSha512Abc),
+                      "OpenSSL SHA-512(\"abc\") known answer");
+  ok &= aes_gcm_known_answer(checks);
 
   EVP_PKEY* key = public_key_from_spki();
   ok &= checks.expect(key != nullptr && verify(key, kSignature, sizeof kSignature),
