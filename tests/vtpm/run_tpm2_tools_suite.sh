@@ -5,6 +5,12 @@
 # against it, checks that cvtpm-vtpmd (or the firmware's QEMU and bridge) then stops cleanly on
 # SIGTERM, and always stops the server and removes its files. Exits 77 (CTest: skipped) if a
 # program it needs is not installed.
+#
+# CTest runs it as vtpm.tpm2-tools.cvtpm-vtpmd and vtpm.tpm2-tools.swtpm (tests/vtpm) and as
+# firmware.tpm2-tools (tests/firmware). By hand, from the repository root:
+#   tests/vtpm/run_tpm2_tools_suite.sh vtpmd build/bin/cvtpm-vtpmd
+#   tests/vtpm/run_tpm2_tools_suite.sh swtpm
+#   tests/vtpm/run_tpm2_tools_suite.sh firmware build/bin/cvtpm-fw.elf build/bin/cvtpm-tpm-bridge
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 kind=${1:-}
