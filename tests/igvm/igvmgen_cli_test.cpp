@@ -14,11 +14,13 @@
 #include "raw_igvm.h"
 #include "synthetic_ovmf.h"
 #include "temp_dir.h"
+#include "tool_errors.h"
 
 namespace cvtpm::igvmgen {
 namespace {
 
 namespace igvm = formats::igvm;
+using testing::expect_one_line_error;
 using testing::ProcessResult;
 using testing::TempDir;
 
@@ -43,23 +45,9 @@ class IgvmgenCli : public ::testing::Test {
   // Bad input: status 2, one stderr line with `expected`, nothing on stdout, and no file left
   // in the directory besides the inputs.
   void expect_bad_input(const std::vector<std::string>& args, const std::string& expected) const {
-    const auto before = files();
-    ProcessResult r = run(args);
-    EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.out, "");
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_TRUE(r.err.starts_with("cvtpm-igvmgen: error: ")) << r.err;
-    EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
-    EXPECT_EQ(files(), before);
-  }
-
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    const auto before = dir_.entries();
+    expect_one_line_error(run(args), "cvtpm-igvmgen", expected);
+    EXPECT_EQ(dir_.entries(), before);
   }
 
   igvm::IgvmFile parse_output(const std::string& name = "out.igvm") const {

@@ -16,11 +16,13 @@
 #include "raw_igvm.h"
 #include "synthetic_ovmf.h"
 #include "temp_dir.h"
+#include "tool_errors.h"
 
 namespace cvtpm::measure {
 namespace {
 
 namespace igvm = formats::igvm;
+using testing::expect_one_line_error;
 using testing::ProcessResult;
 using testing::TempDir;
 
@@ -45,23 +47,9 @@ class MeasureIgvmCli : public ::testing::Test {
   }
 
   void expect_bad_input(const std::vector<std::string>& args, const std::string& expected) const {
-    const auto before = files();
-    ProcessResult r = run(args);
-    EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.out, "");
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_TRUE(r.err.starts_with("cvtpm-measure: error: ")) << r.err;
-    EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
-    EXPECT_EQ(files(), before);
-  }
-
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
+    const auto before = dir_.entries();
+    expect_one_line_error(run(args), "cvtpm-measure", expected);
+    EXPECT_EQ(dir_.entries(), before);
   }
 
   void make_keys() {

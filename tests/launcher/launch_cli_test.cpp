@@ -14,11 +14,13 @@
 #include "process.h"
 #include "synthetic_ovmf.h"
 #include "temp_dir.h"
+#include "tool_errors.h"
 
 namespace cvtpm::launch {
 namespace {
 
 namespace fs = std::filesystem;
+using cvtpm::testing::expect_one_line_error;
 using cvtpm::testing::ProcessResult;
 using cvtpm::testing::TempDir;
 
@@ -72,11 +74,7 @@ class LaunchCli : public ::testing::Test {
   }
 
   void expect_bad_input(const std::vector<std::string>& args, const std::string& message) {
-    ProcessResult r = launch(args);
-    EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.out, "");
-    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    expect_one_line_error(launch(args), "cvtpm-launch", message);
     EXPECT_FALSE(fs::exists(qemu_.string() + ".argv")) << "QEMU was started";
   }
 

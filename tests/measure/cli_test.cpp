@@ -9,10 +9,12 @@
 #include "process.h"
 #include "synthetic_ovmf.h"
 #include "temp_dir.h"
+#include "tool_errors.h"
 
 namespace cvtpm::measure {
 namespace {
 
+using testing::expect_one_line_error;
 using testing::ProcessResult;
 using testing::SyntheticOvmf;
 using testing::TempDir;
@@ -29,12 +31,7 @@ class MeasureCli : public ::testing::Test {
   // Asserts the bad-input contract: status 2, nothing on stdout, exactly one line on stderr
   // that contains `expected`.
   void expect_bad_input(const std::vector<std::string>& args, const std::string& expected) const {
-    ProcessResult r = run(args);
-    EXPECT_EQ(r.exit_code, 2) << r.err;
-    EXPECT_EQ(r.out, "");
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(expected), std::string::npos) << "stderr: " << r.err;
-    EXPECT_TRUE(r.err.starts_with("cvtpm-measure: error: ")) << r.err;
+    expect_one_line_error(run(args), "cvtpm-measure", expected);
   }
 
   std::string ovmf(const SyntheticOvmf& spec = {}, const std::string& name = "ovmf.fd") const {

@@ -1,5 +1,7 @@
 #include "temp_dir.h"
 
+#include <algorithm>
+
 #include <stdlib.h>
 
 #include <fstream>
@@ -30,6 +32,15 @@ std::filesystem::path TempDir::write(std::string_view name,
 
 std::filesystem::path TempDir::write(std::string_view name, std::string_view text) const {
   return write(name, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+std::vector<std::string> TempDir::entries() const {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(path_)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace cvtpm::testing

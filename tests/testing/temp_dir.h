@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cvtpm::testing {
 
@@ -21,6 +23,9 @@ class TempDir {
   // Writes a file inside the directory and returns its path.
   std::filesystem::path write(std::string_view name, std::span<const std::uint8_t> bytes) const;
   std::filesystem::path write(std::string_view name, std::string_view text) const;
+
+  // The names of the directory's entries, sorted (to show a failed command left nothing).
+  std::vector<std::string> entries() const;
 
  private:
   std::filesystem::path path_;
