@@ -15,55 +15,6 @@ namespace {
 using detail::HeaderLocation;
 using detail::hex;
 
-// The size of the structure each known header type carries.
-std::size_t expected_length(std::uint32_t type) {
-  switch (static_cast<HeaderType>(type)) {
-    case HeaderType::kSupportedPlatform:
-      return sizeof(SupportedPlatform);
-    case HeaderType::kGuestPolicy:
-      return sizeof(GuestPolicy);
-    case HeaderType::kRelocatableRegion:
-      return sizeof(RelocatableRegion);
-    case HeaderType::kPageTableRelocationRegion:
-      return sizeof(PageTableRelocation);
-    case HeaderType::kCorimDocument:
-    case HeaderType::kCorimSignature:
-      return sizeof(CorimData);
-    case HeaderType::kCcaPolicy:
-      return kCcaPolicySize;
-    case HeaderType::kParameterArea:
-      return sizeof(ParameterArea);
-    case HeaderType::kPageData:
-      return sizeof(PageData);
-    case HeaderType::kParameterInsert:
-      return sizeof(ParameterInsert);
-    case HeaderType::kVpContext:
-      return sizeof(VpContext);
-    case HeaderType::kRequiredMemory:
-      return sizeof(RequiredMemory);
-    case HeaderType::kVpCountParameter:
-    case HeaderType::kSrat:
-    case HeaderType::kMadt:
-    case HeaderType::kMmioRanges:
-    case HeaderType::kMemoryMap:
-    case HeaderType::kCommandLine:
-    case HeaderType::kSlit:
-    case HeaderType::kPptt:
-    case HeaderType::kDeviceTree:
-    case HeaderType::kEnvironmentInfoParameter:
-      return sizeof(Parameter);
-    case HeaderType::kSnpIdBlock:
-      return sizeof(SnpIdBlock);
-    case HeaderType::kErrorRange:
-      return sizeof(ErrorRange);
-    case HeaderType::kVbsMeasurement:
-      return sizeof(VbsMeasurement);
-    case HeaderType::kReservedDoNotUse:
-      break;
-  }
-  return 0;  // unknown
-}
-
 enum class Section { kPlatform, kInit, kDirective };
 
 std::optional<Section> section_of(std::uint32_t type) {
@@ -213,7 +164,7 @@ class Reader {
       offsets_.push_back(pos);
       const std::size_t body = pos + sizeof(VariableHeader);
       const auto section = section_of(vh.type);
-      const std::size_t expected = expected_length(vh.type);
+      const std::size_t expected = header_body_size(vh.type);
       if (!section || expected == 0) {
         fail_header(vh.type, "unknown header type " + hex(vh.type) +
                                  ((vh.type & kOptionalTypeBit) ? " (marked optional)" : ""));

@@ -31,8 +31,9 @@ class Writer {
       vh_size += record_size(sizeof(SupportedPlatform));
     }
     for (const InitHeader& h : file_.initialization)
-      vh_size += record_size(body_size(header_type(h)));
-    for (const Directive& d : file_.directives) vh_size += record_size(body_size(header_type(d)));
+      vh_size += record_size(header_body_size(static_cast<std::uint32_t>(header_type(h))));
+    for (const Directive& d : file_.directives)
+      vh_size += record_size(header_body_size(static_cast<std::uint32_t>(header_type(d))));
     data_begin_ = header_size_ + vh_size;
     data_end_ = data_begin_;
     if (data_begin_ > UINT32_MAX) {
@@ -74,40 +75,6 @@ class Writer {
   static std::size_t record_size(std::size_t body) {
     return (sizeof(VariableHeader) + body + kVariableHeaderAlignment - 1) &
            ~(kVariableHeaderAlignment - 1);
-  }
-
-  static std::size_t body_size(HeaderType type) {
-    switch (type) {
-      case HeaderType::kGuestPolicy:
-        return sizeof(GuestPolicy);
-      case HeaderType::kRelocatableRegion:
-        return sizeof(RelocatableRegion);
-      case HeaderType::kPageTableRelocationRegion:
-        return sizeof(PageTableRelocation);
-      case HeaderType::kCorimDocument:
-      case HeaderType::kCorimSignature:
-        return sizeof(CorimData);
-      case HeaderType::kCcaPolicy:
-        return kCcaPolicySize;
-      case HeaderType::kParameterArea:
-        return sizeof(ParameterArea);
-      case HeaderType::kPageData:
-        return sizeof(PageData);
-      case HeaderType::kParameterInsert:
-        return sizeof(ParameterInsert);
-      case HeaderType::kVpContext:
-        return sizeof(VpContext);
-      case HeaderType::kRequiredMemory:
-        return sizeof(RequiredMemory);
-      case HeaderType::kSnpIdBlock:
-        return sizeof(SnpIdBlock);
-      case HeaderType::kErrorRange:
-        return sizeof(ErrorRange);
-      case HeaderType::kVbsMeasurement:
-        return sizeof(VbsMeasurement);
-      default:
-        return sizeof(Parameter);
-    }
   }
 
   void emit_raw(HeaderType type, const void* body, std::size_t size) {

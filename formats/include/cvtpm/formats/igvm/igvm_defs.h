@@ -356,6 +356,56 @@ static_assert(sizeof(VbsMeasurement) == 864);
 static_assert(offsetof(VbsMeasurement, boot_measurement_digest) == 32);
 static_assert(offsetof(VbsMeasurement, public_key) == 352);
 
+// The size of the structure a variable header of `type` carries (its TLV length before the
+// 8-byte padding); 0 for a type this definition does not know.
+constexpr std::size_t header_body_size(std::uint32_t type) {
+  switch (static_cast<HeaderType>(type)) {
+    case HeaderType::kSupportedPlatform:
+      return sizeof(SupportedPlatform);
+    case HeaderType::kGuestPolicy:
+      return sizeof(GuestPolicy);
+    case HeaderType::kRelocatableRegion:
+      return sizeof(RelocatableRegion);
+    case HeaderType::kPageTableRelocationRegion:
+      return sizeof(PageTableRelocation);
+    case HeaderType::kCorimDocument:
+    case HeaderType::kCorimSignature:
+      return sizeof(CorimData);
+    case HeaderType::kCcaPolicy:
+      return kCcaPolicySize;
+    case HeaderType::kParameterArea:
+      return sizeof(ParameterArea);
+    case HeaderType::kPageData:
+      return sizeof(PageData);
+    case HeaderType::kParameterInsert:
+      return sizeof(ParameterInsert);
+    case HeaderType::kVpContext:
+      return sizeof(VpContext);
+    case HeaderType::kRequiredMemory:
+      return sizeof(RequiredMemory);
+    case HeaderType::kVpCountParameter:
+    case HeaderType::kSrat:
+    case HeaderType::kMadt:
+    case HeaderType::kMmioRanges:
+    case HeaderType::kMemoryMap:
+    case HeaderType::kCommandLine:
+    case HeaderType::kSlit:
+    case HeaderType::kPptt:
+    case HeaderType::kDeviceTree:
+    case HeaderType::kEnvironmentInfoParameter:
+      return sizeof(Parameter);
+    case HeaderType::kSnpIdBlock:
+      return sizeof(SnpIdBlock);
+    case HeaderType::kErrorRange:
+      return sizeof(ErrorRange);
+    case HeaderType::kVbsMeasurement:
+      return sizeof(VbsMeasurement);
+    case HeaderType::kReservedDoNotUse:
+      break;
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // What a loader writes into parameter areas.
 
