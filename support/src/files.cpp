@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "cvtpm/support/error.h"
+#include "cvtpm/support/unique_fd.h"
 
 namespace cvtpm {
 namespace {
@@ -19,27 +20,11 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 constexpr std::size_t kMapThreshold = 256 * 1024;
 
 // Opens `path` for reading and returns its descriptor and status; rejects directories.
-Fd open_input(const std::string& name, struct stat& st) {
-  Fd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
+UniqueFd open_input(const std::string& name, struct stat& st) {
+  UniqueFd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw InputError(name, "cannot open: " + errno_text(errno));
   if (::fstat(fd.get(), &st) != 0) throw InputError(name, "cannot stat: " + errno_text(errno));
   if (S_ISDIR(st.st_mode)) throw InputError(name, "is a directory, not a file");
@@ -109,7 +94,7 @@ ByteBuffer ByteBuffer::slice(std::size_t offset, std::size_t size) const {
 ByteBuffer load_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   struct stat st {};
-  Fd fd = open_input(name, st);
+  UniqueFd fd = open_input(name, st);
   const auto size = static_cast<std::size_t>(st.st_size);
   if (!S_ISREG(st.st_mode) || size < kMapThreshold) return ByteBuffer(read_all(fd.get(), name, st));
   // Mapping the page cache directly: no copy and no fresh zeroed pages.
@@ -128,7 +113,7 @@ ByteBuffer load_file(const std::filesystem::path& path) {
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   const std::string name = path.string();
   struct stat st {};
-  Fd fd = open_input(name, st);
+  UniqueFd fd = open_input(name, st);
   return read_all(fd.get(), name, st);
 }
 
@@ -142,7 +127,7 @@ void write_file_atomic(const std::filesystem::path& path,
   temp_name += path.filename().string();
   temp_name += ".tmp-XXXXXX";
   std::string tmpl = (dir / temp_name).string();
-  Fd fd(::mkstemp(tmpl.data()));
+  UniqueFd fd(::mkstemp(tmpl.data()));
   if (fd.get() < 0) throw InputError(name, "cannot create a temporary file: " + errno_text(errno));
 
   auto fail = [&](const std::string& what) {

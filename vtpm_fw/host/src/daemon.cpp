@@ -22,6 +22,7 @@
 #include "cvtpm/formats/endian.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/tool_main.h"
+#include "cvtpm/support/unique_fd.h"
 #include "cvtpm/vtpm/tpm2_wire.h"
 #include "cvtpm/vtpm_host/host_vtpm.h"
 #include "cvtpm/vtpm_host/swtpm_protocol.h"
@@ -62,34 +63,6 @@ std::string hex32(std::uint64_t v) {
   return text;
 }
 
-// A file descriptor closed on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 // SIGINT/SIGTERM reach the poll loop through a pipe (the handler only writes one byte).
 int g_signal_pipe_write = -1;
 
@@ -100,8 +73,8 @@ extern "C" void on_stop_signal(int signal_number) {
   errno = saved_errno;
 }
 
-Fd listen_on_loopback(std::uint16_t port, const std::string& what) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+UniqueFd listen_on_loopback(std::uint16_t port, const std::string& what) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -164,7 +137,7 @@ class Daemon {
  private:
   enum class Channel { kData, kControl };
   struct Connection {
-    Fd fd;
+    UniqueFd fd;
     Channel channel;
     std::uint64_t id;
     std::vector<std::uint8_t> in;
@@ -203,16 +176,16 @@ class Daemon {
 
 int Daemon::run() {
   // Ports first: a busy port is reported before the TPM is manufactured.
-  Fd data_listener = listen_on_loopback(options_.port, "data port");
-  Fd control_listener =
+  UniqueFd data_listener = listen_on_loopback(options_.port, "data port");
+  UniqueFd control_listener =
       listen_on_loopback(static_cast<std::uint16_t>(options_.port + 1), "control port");
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
-  Fd signal_read(pipe_fds[0]);
-  Fd signal_write(pipe_fds[1]);
+  UniqueFd signal_read(pipe_fds[0]);
+  UniqueFd signal_write(pipe_fds[1]);
   g_signal_pipe_write = signal_write.get();
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -279,7 +252,7 @@ int Daemon::run() {
 
 void Daemon::accept_all(int listener, Channel channel) {
   while (true) {
-    Fd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    UniqueFd fd(::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd.get() < 0) return;  // EAGAIN: no more waiting; other errors: the client is gone
     if (connections_.size() >= kMaxConnections) {
       log_.log(LogLevel::kWarn,
@@ -417,10 +390,10 @@ void Daemon::process_control(Connection& c) {
     case swtpm::ControlFrame::Kind::kNeedMore:
       return;
     case swtpm::ControlFrame::Kind::kUndelimited: {
-      const bool known = frame.code == swtpm::kCmdHashData || frame.code == swtpm::kCmdSetStateBlob;
+      const bool known = frame.code == swtpm::kHashData || frame.code == swtpm::kSetStateBlob;
       log_.log(LogLevel::kWarn, name(c) + ": " + (known ? "unsupported" : "unknown") +
                                     " control command " + hex32(frame.code) + ", closing");
-      c.out = Reply().u32(known ? swtpm::kTpmFail : swtpm::kTpmBadOrdinal).take();
+      c.out = Reply().u32(known ? swtpm::kFail : swtpm::kBadOrdinal).take();
       c.in.clear();
       c.close_after_write = true;
       return;
@@ -439,62 +412,61 @@ std::vector<std::uint8_t> Daemon::control(std::uint32_t code, std::span<const st
                                           Connection& c) {
   namespace cap = swtpm::capability;
   switch (code) {
-    case swtpm::kCmdGetCapability:
+    case swtpm::kGetCapability:  // the answer is a bare u64, without a result
       return Reply()
-          .u32(swtpm::kTpmSuccess)
-          .u32(cap::kInit | cap::kShutdown | cap::kGetTpmEstablished | cap::kSetLocality |
-               cap::kCancelTpmCmd | cap::kStop | cap::kGetConfig | cap::kSetBufferSize)
+          .u64(cap::kInit | cap::kShutdown | cap::kGetTpmEstablished | cap::kSetLocality |
+               cap::kCancelTpmCommand | cap::kStop | cap::kGetConfig | cap::kSetBufferSize)
           .take();
-    case swtpm::kCmdInit: {
+    case swtpm::kInit: {
       // _TPM_Init with the NV state kept (a platform reset; the SVSM protocol has no such
       // call). There is no volatile state to delete: nothing is ever saved across resets.
       const Status<EngineError> on = vtpm_->engine().power_on();
       log_.log(on ? LogLevel::kInfo : LogLevel::kError,
                on ? "TPM reset (CMD_INIT): waiting for TPM2_Startup"
                   : std::string("TPM reset failed: ") + describe(on.error().failure));
-      return Reply().u32(on ? swtpm::kTpmSuccess : swtpm::kTpmFail).take();
+      return Reply().u32(on ? swtpm::kSuccess : swtpm::kFail).take();
     }
-    case swtpm::kCmdShutdown:
+    case swtpm::kShutdown:
       vtpm_->engine().power_off();
       log_.log(LogLevel::kInfo, "CMD_SHUTDOWN: stopping");
       c.stop_after_write = true;
-      return Reply().u32(swtpm::kTpmSuccess).take();
-    case swtpm::kCmdStop:
+      return Reply().u32(swtpm::kSuccess).take();
+    case swtpm::kStop:
       vtpm_->engine().power_off();
       log_.log(LogLevel::kInfo, "CMD_STOP: TPM powered off until CMD_INIT");
-      return Reply().u32(swtpm::kTpmSuccess).take();
-    case swtpm::kCmdGetTpmEstablished:
+      return Reply().u32(swtpm::kSuccess).take();
+    case swtpm::kGetTpmEstablished:
       // No locality 3/4 ever reaches this TPM, so tpmEstablished is never set.
-      return Reply().u32(swtpm::kTpmSuccess).u8(0).u8(0).u8(0).u8(0).take();
-    case swtpm::kCmdSetLocality:
-      if (payload[0] > 4) return Reply().u32(swtpm::kTpmBadLocality).take();
+      return Reply().u32(swtpm::kSuccess).u8(0).u8(0).u8(0).u8(0).take();
+    case swtpm::kSetLocality:
+      if (payload[0] > 4) return Reply().u32(swtpm::kBadLocality).take();
       // Kept and sent in each request's locality byte; the SVSM refuses all but 0.
       locality_ = payload[0];
-      return Reply().u32(swtpm::kTpmSuccess).take();
-    case swtpm::kCmdCancelTpmCmd:
-      return Reply().u32(swtpm::kTpmSuccess).take();  // commands run to completion in turn
-    case swtpm::kCmdGetConfig:
-      return Reply().u32(swtpm::kTpmSuccess).u32(0).take();
-    case swtpm::kCmdSetBufferSize:
+      return Reply().u32(swtpm::kSuccess).take();
+    case swtpm::kCancelTpmCommand:
+      return Reply().u32(swtpm::kSuccess).take();  // commands run to completion in turn
+    case swtpm::kGetConfig:
+      return Reply().u32(swtpm::kSuccess).u32(0).take();
+    case swtpm::kSetBufferSize:
       // Fixed by the SVSM buffer: report it whatever is asked.
       return Reply()
-          .u32(swtpm::kTpmSuccess)
+          .u32(swtpm::kSuccess)
           .u32(TpmEngine::kBufferSize)
           .u32(TpmEngine::kBufferSize)
           .u32(TpmEngine::kBufferSize)
           .take();
-    case swtpm::kCmdCvtpmAttest:
+    case swtpm::kCvtpmAttest:
       return attest(payload);
     default:
       // Hashing (locality 4 H-CRTM), state blobs, volatile state, data fd, info: no SVSM path.
       log_.log(LogLevel::kWarn, name(c) + ": unsupported control command " + hex32(code));
-      return Reply().u32(swtpm::kTpmFail).take();
+      return Reply().u32(swtpm::kFail).take();
   }
 }
 
 std::vector<std::uint8_t> Daemon::attest(std::span<const std::uint8_t> payload) {
   const std::uint8_t mode = payload[0];
-  if (mode > 1) return Reply().u32(swtpm::kTpmBadParameter).take();
+  if (mode > 1) return Reply().u32(swtpm::kBadParameter).take();
   std::array<std::uint8_t, kAttestNonceSize> nonce;
   std::copy(payload.begin() + 1, payload.end(), nonce.begin());
   GuestAttestation::Outcome outcome;
@@ -503,13 +475,13 @@ std::vector<std::uint8_t> Daemon::attest(std::span<const std::uint8_t> payload) 
         nonce, mode == 1 ? std::optional<formats::Guid>(kVtpmServiceGuid) : std::nullopt);
   } catch (const GuestError& e) {
     log_.log(LogLevel::kError, std::string("the SVSM misbehaved: ") + e.what());
-    return Reply().u32(swtpm::kTpmFail).u64(0).take();
+    return Reply().u32(swtpm::kFail).u64(0).take();
   }
   log_.log(LogLevel::kDebug, std::string("attestation (") + (mode ? "single service" : "services") +
                                  ") -> " + describe(outcome.result));
   const AttestationEvidence& e = outcome.evidence;
   return Reply()
-      .u32(outcome.result == SvsmResult::kSuccess ? swtpm::kTpmSuccess : swtpm::kTpmFail)
+      .u32(outcome.result == SvsmResult::kSuccess ? swtpm::kSuccess : swtpm::kFail)
       .u64(static_cast<std::uint64_t>(outcome.result))
       .u32(static_cast<std::uint32_t>(e.report.size()))
       .u32(static_cast<std::uint32_t>(e.manifest.size()))

@@ -22,6 +22,7 @@
 #include "cvtpm/formats/endian.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
+#include "cvtpm/support/unique_fd.h"
 #include "transport/serial_link.h"
 #include "transport/swtpm_control.h"
 #include "transport/tpm_stream.h"
@@ -60,35 +61,6 @@ SerialEndpoint parse_serial_endpoint(const std::string& text, const std::string&
 
 namespace {
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
 void set_nonblocking(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
@@ -114,13 +86,14 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t size) {
   return true;
 }
 
-Fd connect_serial(const SerialEndpoint& e) {
+UniqueFd connect_serial(const SerialEndpoint& e) {
   if (e.kind == SerialEndpoint::Kind::kUnix) {
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, e.path.c_str(), e.path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return Fd();
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      return UniqueFd();
     set_nonblocking(fd.get());
     return fd;
   }
@@ -129,11 +102,11 @@ Fd connect_serial(const SerialEndpoint& e) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* list = nullptr;
   if (::getaddrinfo(e.host.c_str(), std::to_string(e.port).c_str(), &hints, &list) != 0) {
-    return Fd();
+    return UniqueFd();
   }
-  Fd result;
+  UniqueFd result;
   for (addrinfo* a = list; a != nullptr && !result; a = a->ai_next) {
-    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
+    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
     if (fd && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) result = std::move(fd);
   }
   ::freeaddrinfo(list);
@@ -145,8 +118,8 @@ Fd connect_serial(const SerialEndpoint& e) {
   return result;
 }
 
-Fd listen_tcp(const std::string& address, std::uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+UniqueFd listen_tcp(const std::string& address, std::uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
@@ -169,13 +142,13 @@ enum class Channel { kData, kControl };
 struct Client {
   std::uint64_t id;
   Channel channel;
-  Fd fd;
+  UniqueFd fd;
   std::vector<std::uint8_t> buffer;
   std::unique_ptr<tp::TpmCommandAssembler> data;
   std::unique_ptr<tp::swtpm::ControlAssembler> control;
   bool closed = false;
 
-  Client(std::uint64_t client_id, Channel c, Fd socket)
+  Client(std::uint64_t client_id, Channel c, UniqueFd socket)
       : id(client_id), channel(c), fd(std::move(socket)) {
     if (channel == Channel::kData) {
       buffer.resize(tp::kMaxTpmCommand);
@@ -213,9 +186,9 @@ struct Bridge::State {
   BridgeOptions options;
   std::ostream& log;
   BridgeStats stats;
-  Fd data_listener;
-  Fd control_listener;
-  Fd serial;
+  UniqueFd data_listener;
+  UniqueFd control_listener;
+  UniqueFd serial;
   tp::LinkReceiver receiver;
   std::list<Client> clients;
   std::deque<Request> queue;
@@ -467,7 +440,7 @@ int Bridge::run(const std::atomic<bool>& stop) {
         const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
         s.clients.emplace_back(s.next_client_id++, i == 0 ? Channel::kData : Channel::kControl,
-                               Fd(fd));
+                               UniqueFd(fd));
       }
     }
     s.clients.remove_if([](const Client& c) { return c.closed; });
