@@ -48,9 +48,9 @@ TEST(ControlFraming, KnownCommandsWithTheirPayloads) {
     std::uint32_t code;
     std::size_t payload;
   };
-  for (const Case& c : {Case{kCmdGetCapability, 0}, Case{kCmdInit, 4}, Case{kCmdShutdown, 0},
-                        Case{kCmdSetLocality, 1}, Case{kCmdStop, 0}, Case{kCmdSetBufferSize, 4},
-                        Case{kCmdGetInfo, 16}, Case{kCmdCvtpmAttest, 65}}) {
+  for (const Case& c : {Case{kGetCapability, 0}, Case{kInit, 4}, Case{kShutdown, 0},
+                        Case{kSetLocality, 1}, Case{kStop, 0}, Case{kSetBufferSize, 4},
+                        Case{kGetInfo, 16}, Case{kLockStorage, 4}, Case{kCvtpmAttest, 65}}) {
     Bytes message = ByteWriter().be32(c.code).zeros(c.payload).bytes();
     message.push_back(0xEE);  // the start of the next message
     for (std::size_t have = 0; have < 4 + c.payload; ++have) {
@@ -66,7 +66,8 @@ TEST(ControlFraming, KnownCommandsWithTheirPayloads) {
 }
 
 TEST(ControlFraming, UnknownAndVariableLengthCommandsCannotBeDelimited) {
-  for (std::uint32_t code : {0u, kCmdHashData, kCmdSetStateBlob, 0x13u, 0xFFFF'FFFFu}) {
+  const std::uint32_t codes[] = {0u, kHashData, kSetStateBlob, 0x14u, 0xFFFF'FFFFu};
+  for (std::uint32_t code : codes) {
     const Bytes message = ByteWriter().be32(code).be32(100).bytes();
     const ControlFrame f = next_control(message);
     EXPECT_EQ(f.kind, ControlFrame::Kind::kUndelimited) << code;

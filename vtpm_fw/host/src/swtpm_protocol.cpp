@@ -10,35 +10,12 @@ namespace {
 constexpr std::size_t kTpmHeaderSize = 10;
 constexpr std::size_t kTpmSizeOffset = 2;
 
-// Payload bytes of the control commands cvtpm-vtpmd reads in full (tpm_ioctl.h request parts).
+// Payload bytes of the control commands cvtpm-vtpmd reads in full: all of fixed length.
+// CMD_HASH_DATA and CMD_SET_STATEBLOB (variable) have no SVSM path, so they are not buffered.
 std::optional<std::size_t> payload_size(std::uint32_t code) {
-  switch (code) {
-    case kCmdGetCapability:
-    case kCmdShutdown:
-    case kCmdGetTpmEstablished:
-    case kCmdHashStart:
-    case kCmdHashEnd:
-    case kCmdCancelTpmCmd:
-    case kCmdStoreVolatile:
-    case kCmdStop:
-    case kCmdGetConfig:
-    case kCmdSetDatafd:
-      return 0;
-    case kCmdSetLocality:
-    case kCmdResetTpmEstablished:
-      return 1;  // u8 locality
-    case kCmdInit:
-    case kCmdSetBufferSize:
-      return 4;  // u32 init flags / buffer size
-    case kCmdGetStateBlob:
-      return 12;  // u32 flags, type, offset
-    case kCmdGetInfo:
-      return 16;  // u64 flags, u32 offset, u32 pad
-    case kCmdCvtpmAttest:
-      return kCvtpmAttestPayload;
-    default:
-      return std::nullopt;  // unknown, or HASH_DATA / SET_STATEBLOB (variable, unsupported)
-  }
+  const RequestLayout layout = request_layout(code);
+  if (!layout.known || layout.variable) return std::nullopt;
+  return layout.fixed;
 }
 
 }  // namespace

@@ -11,54 +11,10 @@ namespace {
 
 constexpr std::size_t kCodeSize = 4;
 
-// Payload layout of each request: a fixed part, and for the two variable commands the offset
-// (within the payload) of the big-endian u32 length of the data that follows the fixed part.
-struct Layout {
-  bool known;
-  std::size_t fixed;
-  std::size_t length_field;  // valid if variable
-  bool variable;
-};
-
-Layout layout_of(std::uint32_t code) {
-  switch (code) {
-    case kGetCapability:
-    case kShutdown:
-    case kGetTpmEstablished:
-    case kHashStart:
-    case kHashEnd:
-    case kCancelTpmCommand:
-    case kStoreVolatile:
-    case kStop:
-    case kGetConfig:
-    case kSetDataFd:
-      return {true, 0, 0, false};
-    case kSetLocality:
-    case kResetTpmEstablished:
-      return {true, 1, 0, false};  // u8 locality
-    case kInit:
-    case kSetBufferSize:
-    case kLockStorage:
-      return {true, 4, 0, false};  // u32 flags / buffer size / retries
-    case kGetStateBlob:
-      return {true, 12, 0, false};  // u32 state_flags, type, offset
-    case kGetInfo:
-      return {true, 16, 0, false};  // u64 flags, u32 offset, u32 pad
-    case kHashData:
-      return {true, 4, 0, true};  // u32 length, data
-    case kSetStateBlob:
-      return {true, 12, 8, true};  // u32 state_flags, type, length, data
-    case kCvtpmAttest:
-      return {true, kCvtpmAttestPayload, 0, false};  // u8 mode, nonce
-    default:
-      return {false, 0, 0, false};
-  }
-}
-
 }  // namespace
 
 bool ControlAssembler::set_expected_after_code() {
-  const Layout layout = layout_of(load_be<std::uint32_t>(buffer_.data()));
+  const RequestLayout layout = request_layout(load_be<std::uint32_t>(buffer_.data()));
   if (!layout.known) {
     error_code_ = kBadOrdinal;
     return false;
@@ -121,7 +77,7 @@ Request ControlAssembler::request() const {
 std::uint32_t check_request(std::span<const std::uint8_t> bytes, Request& request) {
   if (bytes.size() < kCodeSize) return kBadParameter;
   const std::uint32_t code = load_be<std::uint32_t>(bytes.data());
-  const Layout layout = layout_of(code);
+  const RequestLayout layout = request_layout(code);
   if (!layout.known) return kBadOrdinal;
   const std::span<const std::uint8_t> payload = bytes.subspan(kCodeSize);
   std::size_t expected = layout.fixed;
