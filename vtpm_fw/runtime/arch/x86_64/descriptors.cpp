@@ -16,17 +16,6 @@ namespace {
 constexpr std::uint16_t kCodeSelector = 0x08;
 constexpr std::uint16_t kTssSelector = 0x18;
 
-struct __attribute__((packed)) TaskStateSegment {
-  std::uint32_t reserved0;
-  std::uint64_t rsp[3];
-  std::uint64_t reserved1;
-  std::uint64_t ist[7];
-  std::uint64_t reserved2;
-  std::uint16_t reserved3;
-  std::uint16_t io_map_base;
-};
-static_assert(sizeof(TaskStateSegment) == 104);
-
 struct IdtGate {
   std::uint16_t offset_low;
   std::uint16_t selector;
@@ -37,11 +26,6 @@ struct IdtGate {
   std::uint32_t reserved;
 };
 static_assert(sizeof(IdtGate) == 16);
-
-struct __attribute__((packed)) TablePointer {
-  std::uint16_t limit;
-  std::uint64_t base;
-};
 
 TaskStateSegment g_tss;
 IdtGate g_idt[256];

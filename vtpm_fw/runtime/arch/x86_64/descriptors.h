@@ -3,7 +3,28 @@
 // current stack would overwrite; and a fault on an overflowing stack needs a good stack).
 #pragma once
 
+#include <cstdint>
+
 namespace cvtpm::fw::x86 {
+
+// The 64-bit task-state segment (AMD64 APM vol. 2, "64-Bit Task State Segment").
+struct __attribute__((packed)) TaskStateSegment {
+  std::uint32_t reserved0;
+  std::uint64_t rsp[3];
+  std::uint64_t reserved1;
+  std::uint64_t ist[7];
+  std::uint64_t reserved2;
+  std::uint16_t reserved3;
+  std::uint16_t io_map_base;
+};
+static_assert(sizeof(TaskStateSegment) == 104);
+
+// The operand of LGDT/LIDT and SGDT/SIDT.
+struct __attribute__((packed)) TablePointer {
+  std::uint16_t limit;
+  std::uint64_t base;
+};
+static_assert(sizeof(TablePointer) == 10);
 
 void install_descriptor_tables();
 

@@ -6,6 +6,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_features.h"
+#include "arch/x86_64/descriptors.h"
 #include "arch/x86_64/tls.h"
 #include "console/log.h"
 #include "cvtpm/formats/snp/ghcb.h"
@@ -37,35 +38,9 @@ constexpr std::size_t kStackPages = 16;     // 64 KiB
 constexpr std::size_t kExceptionPages = 4;  // 16 KiB, shared by the seven IST entries
 constexpr std::uint64_t k4K = 4096;
 
-// The glibc TCB prefix tls.cpp uses: the stack protector reads %fs:0x28.
-struct ThreadControlBlock {
-  ThreadControlBlock* tcb;
-  void* dtv;
-  ThreadControlBlock* self;
-  std::uint32_t multiple_threads;
-  std::uint32_t gscope_flag;
-  std::uint64_t sysinfo;
-  std::uint64_t stack_guard;
-  std::uint64_t pointer_guard;
-};
-static_assert(offsetof(ThreadControlBlock, self) == 0x10);
-static_assert(offsetof(ThreadControlBlock, stack_guard) == 0x28);
-
-struct __attribute__((packed)) TaskStateSegment {
-  std::uint32_t reserved0;
-  std::uint64_t rsp[3];
-  std::uint64_t reserved1;
-  std::uint64_t ist[7];
-  std::uint64_t reserved2;
-  std::uint16_t reserved3;
-  std::uint16_t io_map_base;
-};
-static_assert(sizeof(TaskStateSegment) == 104);
-
-struct __attribute__((packed)) TablePointer {
-  std::uint16_t limit;
-  std::uint64_t base;
-};
+using x86::TablePointer;
+using x86::TaskStateSegment;
+using x86::ThreadControlBlock;
 
 // One AP's VMPL0 context, in a page of its own.
 struct CpuContext {
