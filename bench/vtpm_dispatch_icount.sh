@@ -24,7 +24,7 @@ for line in sys.stdin:
 base = costs.get("BM_TpmlibProcess")
 print("| benchmark | instructions per call | ratio |")
 print("|---|---|---|")
-for name, cost in costs.items():
+for name, cost in sorted(costs.items(), key=lambda item: item[1]):  # the baseline first
     per = cost / n
     print(f"| {name} | {per:,.0f} | {cost / base:.3f} |" if base else f"| {name} | {per:,.0f} | |")
 ' "$n"

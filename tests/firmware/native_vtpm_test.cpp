@@ -176,6 +176,29 @@ TEST(NativeVtpmPlatform, MapsIdentityThroughTheWindowAndRefusesTheRest) {
   p.unmap_guest(backing.data(), 8);  // nothing to undo
 }
 
+TEST(NativeVtpmPlatform, OffersTheGuestAreaAsTheFixedWindowOnlyIfItIsGuestMemory) {
+  BootInfo info = pc_like_ram();
+  NullAllocator allocator;
+  const GuestArea area = GuestArea::ending_at(kFirmwareStart);
+  const std::uintptr_t window = 0x5000;
+  NativeVtpmPlatform p({&info, kFirmwareStart, kFirmwareEnd, k4G, window, area.calling_area,
+                        area.start(), area.end()},
+                       allocator);
+  const vtpm::GuestWindow w = p.fixed_guest_window();
+  EXPECT_EQ(w.begin, area.start());
+  EXPECT_EQ(w.end, area.end());
+  EXPECT_EQ(w.base, window);
+
+  // Not offered when any of it is not guest memory (here: the firmware region), or it is empty.
+  NativeVtpmPlatform into_firmware({&info, kFirmwareStart, kFirmwareEnd, k4G, window,
+                                    area.calling_area, area.start(), kFirmwareStart + 0x1000},
+                                   allocator);
+  EXPECT_EQ(into_firmware.fixed_guest_window().end, 0u);
+  NativeVtpmPlatform none({&info, kFirmwareStart, kFirmwareEnd, k4G, window, area.calling_area},
+                          allocator);
+  EXPECT_EQ(none.fixed_guest_window().end, 0u);
+}
+
 TEST(NativeVtpmPlatform, WithoutSnpPagesAreAlwaysValidAndNoVmsaExists) {
   BootInfo info = pc_like_ram();
   NullAllocator allocator;
@@ -253,7 +276,8 @@ struct NativeStack {
     heap.init(HostRegions::grow, &regions, HostRegions::error, nullptr, 0xC0FFEE);
     const auto window = reinterpret_cast<std::uintptr_t>(backing.data()) - kBackingStart;
     platform = std::make_unique<NativeVtpmPlatform>(
-        NativePlatformConfig{&info, kFirmwareStart, kFirmwareEnd, k4G, window, area.calling_area},
+        NativePlatformConfig{&info, kFirmwareStart, kFirmwareEnd, k4G, window, area.calling_area,
+                             area.start(), area.end()},
         allocator);
     engine = std::make_unique<vtpm::TpmEngine>(allocator);
     const vtpm::Status<vtpm::EngineError> made = engine->manufacture({options.ek});

@@ -66,7 +66,7 @@ struct Stack {
     const auto window = reinterpret_cast<std::uintptr_t>(backing.data()) - kBackingStart;
     platform = std::make_unique<native::NativeVtpmPlatform>(
         native::NativePlatformConfig{&info, kFirmwareStart, kFirmwareEnd, std::uint64_t{4} << 30,
-                                     window, area.calling_area},
+                                     window, area.calling_area, area.start(), area.end()},
         allocator);
     engine = std::make_unique<vtpm::TpmEngine>(allocator);
     check(engine->manufacture({vtpm::EkAlgorithm::kEccP256}).ok());

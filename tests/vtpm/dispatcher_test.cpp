@@ -1,6 +1,8 @@
 // Call decoding: unknown protocols and calls, register preservation, the calling-area handshake.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "vtpm_testing.h"
 
 namespace cvtpm::vtpm {
@@ -81,6 +83,27 @@ TEST_F(DispatcherTest, CallingAreaOutsideGuestMemoryIsNotServed) {
   EXPECT_EQ(dispatcher->serve_pending({0, platform.svsm_base()}, regs),
             ServeOutcome::kNoCallingArea);
   EXPECT_EQ(dispatcher->serve_pending({0, ~std::uint64_t{0}}, regs), ServeOutcome::kNoCallingArea);
+  EXPECT_EQ(regs.rcx, 5u);
+}
+
+TEST_F(DispatcherTest, ACallingAreaGivenAwayLaterIsNoLongerServed) {
+  // The calling area was the guest's when it was registered, but the guest can still give the
+  // page away, here as the VMSA of a new vCPU: from then on call_pending is a VMSA byte, which the
+  // SVSM must not clear. This is why serve_pending checks ownership on every call on platforms
+  // without a fixed window (Platform::fixed_guest_window).
+  const std::uint64_t caa = platform.vcpus()[0].caa_gpa;
+  auto page = platform.guest_bytes(caa, 4096);
+  std::fill(page.begin(), page.end(), 0);
+  page[0xCA] = platform.config().guest_vmpl;  // VMSA.vmpl
+  page[0xD1] = 0x10;                          // EFER.SVME (bit 12)
+  page[0x3B0] = static_cast<std::uint8_t>(platform.config().guest_sev_features);
+  ASSERT_EQ(result(call(Protocol::kCore, core_call::kCreateVcpu, caa, gpa(0x30000), 1)),
+            SvsmResult::kSuccess);
+  page[0] = 1;  // call_pending, as the guest left it
+  SvsmRegisters regs{call_rax(Protocol::kVtpm, vtpm_call::kQuery), 5, 6, 7, 8};
+  EXPECT_EQ(dispatcher->serve_pending({0, caa}, regs), ServeOutcome::kNoCallingArea);
+  EXPECT_EQ(page[0], 1);  // untouched
+  EXPECT_EQ(regs.rax, call_rax(Protocol::kVtpm, vtpm_call::kQuery));
   EXPECT_EQ(regs.rcx, 5u);
 }
 

@@ -2,6 +2,8 @@
 // are refused before any byte moves; accesses are split at page boundaries.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cvtpm/vtpm/guest_memory.h"
 #include "cvtpm/vtpm_host/host_platform.h"
 #include "vtpm_testing.h"
@@ -76,6 +78,37 @@ TEST_F(GuestMemoryTest, WriteAndZeroStayInsideTheNamedRange) {
     const std::uint8_t expected = i >= 8 && i < 0x18 ? 0xAB : (i >= 0x20 && i < 0x24 ? 0 : 0x55);
     EXPECT_EQ(guest[i], expected) << "byte " << i;
   }
+}
+
+TEST_F(GuestMemoryTest, AWriteOfTwoPartsIsOneAccessSplitOnlyAtPageBoundaries) {
+  // A header and what follows it, for every position of the page boundary relative to the two
+  // parts (inside the header, at its end, inside the rest, after both).
+  const Bytes head = testing::from_hex("a1a2a3a4");
+  const Bytes tail = testing::from_hex("b1b2b3b4b5b6");
+  const Bytes both = testing::from_hex("a1a2a3a4b1b2b3b4b5b6");
+  const std::uint64_t page = base() + 0x3000;
+  for (std::uint64_t before_boundary = 1; before_boundary <= both.size(); ++before_boundary) {
+    const std::uint64_t at = page - before_boundary;
+    auto guest = platform.guest_bytes(at - 1, both.size() + 2);
+    std::fill(guest.begin(), guest.end(), 0x55);
+    platform.clear_accesses();
+    ASSERT_EQ(memory.write(at, head, tail), SvsmResult::kSuccess);
+    EXPECT_EQ(Bytes(guest.begin() + 1, guest.end() - 1), both) << before_boundary;
+    EXPECT_EQ(guest.front(), 0x55);
+    EXPECT_EQ(guest.back(), 0x55);
+    const std::size_t pages = before_boundary < both.size() ? 2 : 1;
+    ASSERT_EQ(platform.accesses().size(), pages) << before_boundary;
+    EXPECT_EQ(platform.accesses()[0].size, before_boundary);
+    EXPECT_EQ(platform.accesses()[0].access, GuestAccess::kWrite);
+  }
+  // Either part may be empty.
+  platform.clear_accesses();
+  ASSERT_EQ(memory.write(page, {}, tail), SvsmResult::kSuccess);
+  ASSERT_EQ(memory.write(page + 0x10, head, {}), SvsmResult::kSuccess);
+  EXPECT_EQ(memory.write(page, {}, {}), SvsmResult::kSuccess);
+  EXPECT_EQ(platform.accesses().size(), 2u);
+  EXPECT_EQ(platform.guest_bytes(page, 6)[5], 0xB6);
+  EXPECT_EQ(platform.guest_bytes(page + 0x10, 4)[0], 0xA1);
 }
 
 TEST_F(GuestMemoryTest, ZeroLengthAccessTouchesNothing) {

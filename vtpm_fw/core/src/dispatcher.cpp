@@ -10,14 +10,9 @@ Dispatcher::Dispatcher(Platform& platform, TpmEngine* engine, const ServiceConfi
       attest_(platform, memory_, engine),
       vtpm_(engine, memory_) {}
 
-CoreConfig Dispatcher::core_config(const ServiceConfig& config, bool vtpm_present) {
-  CoreConfig core;
-  core.pvalidate_budget_pages = config.pvalidate_budget_pages;
-  core.vtpm_present = vtpm_present;
-  return core;
-}
-
-void Dispatcher::dispatch(const CallContext& context, SvsmRegisters& regs) {
+// Inlined into both entry points: serve_pending() is every guest call's path.
+[[gnu::always_inline]] inline void Dispatcher::route(const CallContext& context,
+                                                     SvsmRegisters& regs) {
   const auto protocol = static_cast<std::uint32_t>(regs.rax >> 32);
   const auto call = static_cast<std::uint32_t>(regs.rax);
   SvsmResult result = SvsmResult::kUnsupportedProtocol;
@@ -37,6 +32,17 @@ void Dispatcher::dispatch(const CallContext& context, SvsmRegisters& regs) {
   regs.rax = static_cast<std::uint64_t>(result);
 }
 
+CoreConfig Dispatcher::core_config(const ServiceConfig& config, bool vtpm_present) {
+  CoreConfig core;
+  core.pvalidate_budget_pages = config.pvalidate_budget_pages;
+  core.vtpm_present = vtpm_present;
+  return core;
+}
+
+void Dispatcher::dispatch(const CallContext& context, SvsmRegisters& regs) {
+  route(context, regs);
+}
+
 ServeOutcome Dispatcher::serve_pending(const CallContext& context, SvsmRegisters& regs) {
   // Read-and-clear in one atomic step, like the guest's xchg on the other side.
   std::uint8_t pending = 0;
@@ -45,7 +51,7 @@ ServeOutcome Dispatcher::serve_pending(const CallContext& context, SvsmRegisters
     return ServeOutcome::kNoCallingArea;
   }
   if (pending == 0) return ServeOutcome::kNotPending;
-  dispatch(context, regs);
+  route(context, regs);
   return ServeOutcome::kServed;
 }
 

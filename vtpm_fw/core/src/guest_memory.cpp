@@ -1,71 +1,82 @@
 #include "cvtpm/vtpm/guest_memory.h"
 
-#include <atomic>
-
 namespace cvtpm::vtpm {
 
-bool GuestMemory::owns(std::uint64_t gpa, std::uint64_t size) const {
-  if (size == 0 || gpa > UINT64_MAX - size) return false;  // empty or wraps around
-  return platform_.guest_owns(gpa, size);
-}
-
-SvsmResult GuestMemory::read(std::uint64_t gpa, std::span<std::uint8_t> out) const {
-  return access(gpa, out.data(), out.size(), out.size(), Op::kRead);
-}
-
-SvsmResult GuestMemory::read_prefix(std::uint64_t gpa, std::uint64_t extent,
-                                    std::span<std::uint8_t> out) const {
-  if (extent < out.size()) return SvsmResult::kInvalidAddress;
-  return access(gpa, out.data(), out.size(), extent, Op::kRead);
-}
-
-SvsmResult GuestMemory::write(std::uint64_t gpa, std::span<const std::uint8_t> in) const {
-  // Writes never modify `in`: the cast only lets one loop serve reads and writes.
-  return access(gpa, const_cast<std::uint8_t*>(in.data()), in.size(), in.size(), Op::kWrite);
-}
+GuestMemory::GuestMemory(Platform& platform)
+    : platform_(platform), window_(platform.fixed_guest_window()) {}
 
 SvsmResult GuestMemory::zero(std::uint64_t gpa, std::size_t size) const {
-  return access(gpa, nullptr, size, size, Op::kZero);
+  if (size == 0) return SvsmResult::kSuccess;
+  if (!in_window(gpa, size)) return zero_outside(gpa, size);
+  std::memset(window_pointer(gpa), 0, size);
+  return SvsmResult::kSuccess;
 }
 
-SvsmResult GuestMemory::exchange_byte(std::uint64_t gpa, std::uint8_t value,
-                                      std::uint8_t& old) const {
-  if (!owns(gpa, 1)) return SvsmResult::kInvalidAddress;
+// Calls move(mapping, offset, chunk) for each page-bounded piece of [gpa, gpa + size), which
+// the caller checked: platforms map guest memory page by page.
+template <typename Move>
+SvsmResult GuestMemory::for_each_page(std::uint64_t gpa, std::size_t size, GuestAccess access,
+                                      Move move) const {
+  std::size_t done = 0;
+  while (done < size) {
+    const std::uint64_t at = gpa + done;
+    const std::size_t in_page = static_cast<std::size_t>(kPageSize - (at & kPageMask));
+    const std::size_t chunk = size - done < in_page ? size - done : in_page;
+    std::uint8_t* mapping = platform_.map_guest(at, chunk, access);
+    if (mapping == nullptr) return SvsmResult::kInvalidAddress;
+    move(mapping, done, chunk);
+    platform_.unmap_guest(mapping, chunk);
+    done += chunk;
+  }
+  return SvsmResult::kSuccess;
+}
+
+SvsmResult GuestMemory::read_outside(std::uint64_t gpa, std::uint64_t extent,
+                                     std::span<std::uint8_t> out) const {
+  // The whole range is checked before the first byte moves, so a bad range has no effect.
+  if (!platform_owns(gpa, extent)) return SvsmResult::kInvalidAddress;
+  std::uint8_t* const to = out.data();
+  return for_each_page(gpa, out.size(), GuestAccess::kRead,
+                       [to](std::uint8_t* mapping, std::size_t offset, std::size_t chunk) {
+                         std::memcpy(to + offset, mapping, chunk);
+                       });
+}
+
+SvsmResult GuestMemory::write_outside(std::uint64_t gpa, std::span<const std::uint8_t> head,
+                                      std::span<const std::uint8_t> tail) const {
+  const std::size_t size = head.size() + tail.size();
+  if (!platform_owns(gpa, size)) return SvsmResult::kInvalidAddress;
+  // Each page gets its part of head || tail.
+  return for_each_page(gpa, size, GuestAccess::kWrite,
+                       [head, tail](std::uint8_t* to, std::size_t offset, std::size_t chunk) {
+                         if (offset < head.size()) {
+                           const std::size_t n =
+                               chunk < head.size() - offset ? chunk : head.size() - offset;
+                           std::memcpy(to, head.data() + offset, n);
+                           to += n;
+                           offset += n;
+                           chunk -= n;
+                         }
+                         if (chunk != 0)
+                           std::memcpy(to, tail.data() + (offset - head.size()), chunk);
+                       });
+}
+
+SvsmResult GuestMemory::zero_outside(std::uint64_t gpa, std::size_t size) const {
+  if (!platform_owns(gpa, size)) return SvsmResult::kInvalidAddress;
+  return for_each_page(gpa, size, GuestAccess::kWrite,
+                       [](std::uint8_t* mapping, std::size_t, std::size_t chunk) {
+                         std::memset(mapping, 0, chunk);
+                       });
+}
+
+SvsmResult GuestMemory::exchange_byte_outside(std::uint64_t gpa, std::uint8_t value,
+                                              std::uint8_t& old) const {
+  if (!platform_owns(gpa, 1)) return SvsmResult::kInvalidAddress;
   std::uint8_t* mapping = platform_.map_guest(gpa, 1, GuestAccess::kWrite);
   if (mapping == nullptr) return SvsmResult::kInvalidAddress;
   old = std::atomic_ref<std::uint8_t>(*mapping).exchange(value);
   platform_.unmap_guest(mapping, 1);
-  return SvsmResult::kSuccess;
-}
-
-SvsmResult GuestMemory::access(std::uint64_t gpa, std::uint8_t* data, std::size_t size,
-                               std::uint64_t extent, Op op) const {
-  if (size == 0) return SvsmResult::kSuccess;
-  // The whole range is checked before the first byte moves, so a bad range has no effect.
-  if (!owns(gpa, extent)) return SvsmResult::kInvalidAddress;
-  const GuestAccess kind = op == Op::kRead ? GuestAccess::kRead : GuestAccess::kWrite;
-  std::size_t done = 0;
-  while (done < size) {
-    // One page at a time: platforms map guest memory page by page.
-    const std::uint64_t at = gpa + done;
-    const std::size_t in_page = static_cast<std::size_t>(kPageSize - (at & kPageMask));
-    const std::size_t chunk = size - done < in_page ? size - done : in_page;
-    std::uint8_t* mapping = platform_.map_guest(at, chunk, kind);
-    if (mapping == nullptr) return SvsmResult::kInvalidAddress;
-    switch (op) {
-      case Op::kRead:
-        std::memcpy(data + done, mapping, chunk);
-        break;
-      case Op::kWrite:
-        std::memcpy(mapping, data + done, chunk);
-        break;
-      case Op::kZero:
-        std::memset(mapping, 0, chunk);
-        break;
-    }
-    platform_.unmap_guest(mapping, chunk);
-    done += chunk;
-  }
   return SvsmResult::kSuccess;
 }
 

@@ -28,7 +28,9 @@ NativeVtpm& start_vtpm(const BootInfo& info, std::uint64_t identity_limit) {
                                     boot::kFirmwareBase + boot::kFirmwareRegionSize,
                                     identity_limit,
                                     0,  // identity mapped
-                                    kGuestArea.calling_area};
+                                    kGuestArea.calling_area,
+                                    kGuestArea.start(),
+                                    kGuestArea.end()};
   auto* vtpm = new (storage) NativeVtpm(config, kGuestArea, mm::firmware_heap());
   if (!vtpm->platform.guest_owns(kGuestArea.start(), kGuestArea.end() - kGuestArea.start())) {
     panic("tpm: the native guest pages 0x%lx-0x%lx below the firmware region are not RAM",

@@ -21,11 +21,22 @@ bool overlaps(std::uint64_t start, std::uint64_t end, std::uint64_t other_start,
 }  // namespace
 
 bool NativeVtpmPlatform::guest_owns(std::uint64_t gpa, std::uint64_t size) {
+  return owned(gpa, size);
+}
+
+bool NativeVtpmPlatform::owned(std::uint64_t gpa, std::uint64_t size) const {
   if (size == 0 || gpa > UINT64_MAX - size) return false;
   const std::uint64_t end = gpa + size;
   if (end > config_.identity_limit || gpa < kPage) return false;
   if (overlaps(gpa, end, config_.firmware_start, config_.firmware_end)) return false;
   return config_.boot != nullptr && ram_contains(*config_.boot, gpa, end);
+}
+
+vtpm::GuestWindow NativeVtpmPlatform::fixed_guest_window() const {
+  const std::uint64_t start = config_.guest_area_start;
+  const std::uint64_t end = config_.guest_area_end;
+  if (end <= start || !owned(start, end - start)) return {};
+  return {start, end, config_.window};
 }
 
 std::uint8_t* NativeVtpmPlatform::map_guest(std::uint64_t gpa, std::size_t size,

@@ -44,6 +44,9 @@ struct NativePlatformConfig {
   std::uint64_t identity_limit = 0;    // the page tables map [0, identity_limit)
   std::uintptr_t window = 0;           // host address of GPA 0 (identity in the firmware)
   std::uint64_t bsp_calling_area = 0;  // vCPU 0's calling area
+  // The native guest's own pages (GuestArea), offered to the core as its fixed window.
+  std::uint64_t guest_area_start = 0;
+  std::uint64_t guest_area_end = 0;
 };
 
 class NativeVtpmPlatform final : public vtpm::Platform {
@@ -66,6 +69,9 @@ class NativeVtpmPlatform final : public vtpm::Platform {
                                       std::span<std::uint8_t> certificates) override;
   void sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) override;
   vtpm::Allocator& allocator() override { return allocator_; }
+  // The guest area, if it is guest memory: without an RMP nothing can take it away (PVALIDATE
+  // cannot rescind, CREATE_VCPU never accepts a page, the memory map is fixed at boot).
+  vtpm::GuestWindow fixed_guest_window() const override;
 
   // The guest's own view of its memory (what the native "guest", the transport, writes through).
   // Only for ranges guest_owns() accepts.
@@ -76,6 +82,7 @@ class NativeVtpmPlatform final : public vtpm::Platform {
   std::uint64_t calling_area() const { return calling_area_; }
 
  private:
+  bool owned(std::uint64_t gpa, std::uint64_t size) const;
   NativePlatformConfig config_;
   vtpm::Allocator& allocator_;
   std::uint64_t calling_area_;

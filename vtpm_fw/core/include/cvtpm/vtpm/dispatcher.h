@@ -44,6 +44,7 @@ class Dispatcher {
 
  private:
   static CoreConfig core_config(const ServiceConfig& config, bool vtpm_present);
+  void route(const CallContext& context, SvsmRegisters& regs);
 
   GuestMemory memory_;
   CoreProtocol core_;

@@ -28,6 +28,15 @@ enum class PvalidateStatus : std::uint8_t {
   kFailSizeMismatch,  // RAX = 6 (FAIL_SIZEMISMATCH): a 2M request over a 4K RMP entry
 };
 
+// A fixed window of guest memory: GPAs [begin, end) are the guest's and addressable at host
+// address `base + gpa` for as long as the platform exists. Empty (begin == end) if there is none.
+// Unsigned arithmetic: a base below the first GPA wraps as intended.
+struct GuestWindow {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  std::uintptr_t base = 0;
+};
+
 using ReportData = std::uint8_t[64];
 using Sha512Digest = std::uint8_t[64];
 
@@ -43,6 +52,17 @@ class Platform {
   // cannot be accessed now (for example not validated).
   virtual std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) = 0;
   virtual void unmap_guest(std::uint8_t* mapping, std::size_t size) = 0;
+
+  // The platform's fixed window of guest memory, if it has one (default: none). A platform may
+  // offer only memory whose state nothing can change while the platform exists: the guest owns
+  // it (guest_owns() accepts every range inside it), it stays mapped at the same place, and no
+  // call (PVALIDATE, CREATE_VCPU, REMAP_CA, ...) or event can take it away. The core reads the
+  // window once, when the service is built: an access inside it is checked against its bounds
+  // and copied directly; any other access is checked with guest_owns() and goes through
+  // map_guest()/unmap_guest() page by page. SNP has no such memory (any guest page can become a
+  // VMSA or lose its validation); neither does the host test platform, which logs and checks
+  // every access.
+  virtual GuestWindow fixed_guest_window() const { return {}; }
 
   // --- Core protocol hardware actions ---------------------------------------------------------
   // Validates or rescinds one guest page (gpa aligned to the page size, owned by the guest) with

@@ -33,15 +33,30 @@ class VtpmProtocol {
   // `engine` may be null (no vTPM): then every call answers UNSUPPORTED_PROTOCOL.
   VtpmProtocol(TpmEngine* engine, GuestMemory& memory) : engine_(engine), memory_(memory) {}
 
-  SvsmResult handle(std::uint32_t call, SvsmRegisters& regs);
+  // Inline: the dispatcher's per-command path goes straight to send_command().
+  SvsmResult handle(std::uint32_t call, SvsmRegisters& regs) {
+    // Guests probe with SVSM_VTPM_QUERY directly: without a TPM the protocol does not exist.
+    if (engine_ == nullptr) return SvsmResult::kUnsupportedProtocol;
+    switch (call) {
+      case vtpm_call::kQuery:
+        regs.rcx = kSupportedPlatformCommands;
+        regs.rdx = kSupportedVtpmFeatures;
+        return SvsmResult::kSuccess;
+      case vtpm_call::kCmd:
+        return send_command(regs.rcx);
+      default:
+        return SvsmResult::kUnsupportedCall;
+    }
+  }
 
  private:
   SvsmResult send_command(std::uint64_t gpa);
 
   TpmEngine* engine_;
   GuestMemory& memory_;
-  // Private copy of the request, then the response; used only under the engine lock.
-  std::uint8_t buffer_[kVtpmBufferSize];
+  // Private copy of the request; used only under the engine lock. The response goes to the
+  // guest straight from the engine's (private) response buffer, behind its size.
+  std::uint8_t request_[kVtpmBufferSize];
   // Bytes fetched with the header: most TPM commands are shorter, so they arrive in one fetch.
   static constexpr std::size_t kFirstFetch = 64;
   static_assert(kFirstFetch > sizeof(TpmSendCommandRequest) && kFirstFetch <= kVtpmBufferSize);
