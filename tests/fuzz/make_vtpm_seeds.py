@@ -69,6 +69,12 @@ DISPATCHER = {
     + memory((0, b"\x01"), (0x1000, vtpm_request(GET_RANDOM))),
     "vtpm_cmd_racing_guest": header(2, 1, rcx=GUEST + 0x1000, flags=0x10, r9=0x1234)
     + memory((0x1000, vtpm_request(GET_RANDOM))),
+    # The platform's fixed window (the first 32 KiB of guest RAM): a command inside it, through
+    # the calling area, and one whose 4 KiB buffer straddles the window's end.
+    "vtpm_cmd_window": header(2, 1, rcx=GUEST + 0x1000, flags=0x28)
+    + memory((0, b"\x01"), (0x1000, vtpm_request(GET_RANDOM))),
+    "vtpm_cmd_window_straddling": header(2, 1, rcx=GUEST + 0x7800, flags=0x20)
+    + memory((0x7800, vtpm_request(GET_RANDOM))),
     "attest_services": header(1, 0, rcx=GUEST + 8) + memory((8, attest_op(False)), (0x4000, bytes(range(64)))),
     "attest_single_service": header(1, 1, rcx=GUEST + 8)
     + memory((8, attest_op(True)), (0x4000, bytes(range(64)))),

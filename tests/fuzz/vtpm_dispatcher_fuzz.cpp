@@ -7,6 +7,9 @@
 //   u8  flags     bit 0/1/2: map RCX/RDX/R8 into [guest RAM start, end + 12 KiB)
 //                 bit 3: serve through vCPU 0's calling area (call_pending from memory)
 //                 bit 4: racing guest (flip a byte after every access)
+//                 bit 5: the platform offers the first 32 KiB of guest RAM as its fixed window
+//                        (the calling area included), so accesses take the core's window path
+//                        inside it and the checked path outside
 //   u8  PVALIDATE work budget: 1 + value % 64 pages
 //   u8  reserved
 //   u32 call id
@@ -24,6 +27,7 @@
 #include "cvtpm/vtpm/tpm_engine.h"
 #include "cvtpm/vtpm_host/host_allocator.h"
 #include "cvtpm/vtpm_host/host_platform.h"
+#include "cvtpm/vtpm_host/windowed_platform.h"
 
 namespace {
 
@@ -31,6 +35,7 @@ using namespace cvtpm::vtpm;
 
 constexpr std::uint64_t kGuestBase = 0x10000;
 constexpr std::uint64_t kGuestSize = 0x10000;
+constexpr std::uint64_t kWindowSize = 0x8000;
 constexpr std::size_t kHeaderSize = 40;
 
 std::uint64_t le64(const std::uint8_t* p) {
@@ -114,7 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   ServiceConfig service;
   service.pvalidate_budget_pages = 1 + (data[2] % 64);
-  Dispatcher dispatcher(*platform, &tpm, service);
+  host::WindowedPlatform windowed(*platform, kGuestBase, kGuestBase + kWindowSize);
+  Platform& served_platform = (flags & 0x20) ? static_cast<Platform&>(windowed) : *platform;
+  Dispatcher dispatcher(served_platform, &tpm, service);
   const CallContext context{0, platform->vcpus()[0].caa_gpa};
   bool served = true;
   if (flags & 8) {

@@ -11,6 +11,7 @@
 #include "cvtpm/vtpm/dispatcher.h"
 #include "cvtpm/vtpm/guest_memory.h"
 #include "cvtpm/vtpm_host/host_platform.h"
+#include "cvtpm/vtpm_host/windowed_platform.h"
 #include "vtpm_testing.h"
 
 namespace cvtpm::vtpm {
@@ -18,57 +19,7 @@ namespace {
 
 using testing::Bytes;
 
-// The host platform with a fixed window over [begin, end) of its guest RAM. Everything else is
-// the host platform's (which logs every mapped access); guest_owns() calls are counted. Tests
-// never give a page of the window away, as the window's contract requires.
-class WindowedPlatform final : public Platform {
- public:
-  WindowedPlatform(host::HostPlatform& host, std::uint64_t begin, std::uint64_t end)
-      : host_(host), begin_(begin), end_(end) {}
-
-  bool guest_owns(std::uint64_t gpa, std::uint64_t size) override {
-    ++owns_calls;
-    return host_.guest_owns(gpa, size);
-  }
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) override {
-    return host_.map_guest(gpa, size, access);
-  }
-  void unmap_guest(std::uint8_t* mapping, std::size_t size) override {
-    host_.unmap_guest(mapping, size);
-  }
-  GuestWindow fixed_guest_window() const override {
-    const auto at =
-        reinterpret_cast<std::uintptr_t>(host_.guest_bytes(begin_, end_ - begin_).data());
-    return {begin_, end_, at - static_cast<std::uintptr_t>(begin_)};
-  }
-  PvalidateStatus pvalidate(std::uint64_t gpa, PageSize size, bool validate) override {
-    return host_.pvalidate(gpa, size, validate);
-  }
-  SvsmResult create_vcpu(std::uint64_t vmsa, std::uint64_t caa, std::uint32_t apic_id) override {
-    return host_.create_vcpu(vmsa, caa, apic_id);
-  }
-  SvsmResult delete_vcpu(std::uint64_t vmsa) override { return host_.delete_vcpu(vmsa); }
-  SvsmResult remap_ca(std::uint32_t vcpu, std::uint64_t caa) override {
-    return host_.remap_ca(vcpu, caa);
-  }
-  std::size_t report_size() override { return host_.report_size(); }
-  std::size_t certificates_size() override { return host_.certificates_size(); }
-  SvsmResult attestation_report(const ReportData& data, std::span<std::uint8_t> report,
-                                std::span<std::uint8_t> certificates) override {
-    return host_.attestation_report(data, report, certificates);
-  }
-  void sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) override {
-    host_.sha512(data, digest);
-  }
-  Allocator& allocator() override { return host_.allocator(); }
-
-  int owns_calls = 0;
-
- private:
-  host::HostPlatform& host_;
-  std::uint64_t begin_;
-  std::uint64_t end_;
-};
+using host::WindowedPlatform;
 
 class FixedWindowTest : public ::testing::Test {
  protected:
@@ -95,6 +46,17 @@ class FixedWindowTest : public ::testing::Test {
 TEST_F(FixedWindowTest, TheHostPlatformHasNoWindow) {
   const GuestWindow none = host.fixed_guest_window();
   EXPECT_EQ(none.begin, none.end);
+}
+
+TEST_F(FixedWindowTest, TheWindowedPlatformKeepsTheWindowsPagesTheGuests) {
+  // The window's contract: none of its pages can be rescinded or become a VMSA or calling area.
+  EXPECT_EQ(windowed.pvalidate(begin(), PageSize::k4K, false), PvalidateStatus::kFailInput);
+  EXPECT_EQ(windowed.pvalidate(begin() - 0x1000, PageSize::k2M, false),
+            PvalidateStatus::kFailInput);
+  EXPECT_EQ(windowed.create_vcpu(end() - 0x1000, end(), 1), SvsmResult::kInvalidParameter);
+  EXPECT_EQ(windowed.create_vcpu(end(), begin(), 1), SvsmResult::kInvalidParameter);
+  // Outside the window the host platform decides: a guest page there can be rescinded.
+  EXPECT_NE(windowed.pvalidate(end(), PageSize::k4K, false), PvalidateStatus::kFailInput);
 }
 
 TEST_F(FixedWindowTest, AccessesInsideTheWindowNeverAskThePlatform) {
