@@ -17,8 +17,8 @@ constexpr std::uint16_t kCodeSelector = 0x08;
 constexpr std::uint16_t kDataSelector = 0x10;
 constexpr std::uint32_t kFlatLimit = 0xFFFFFFFF;
 
-constexpr std::uint64_t kCr0 = 0x31;    // PE | ET | NE, paging off
-constexpr std::uint64_t kRflags = 0x2;  // reserved bit 1; interrupts off
+constexpr std::uint64_t kCr0 = 0x31;  // PE | ET | NE, paging off
+namespace reset = formats::snp::reset_state;
 
 std::uint32_t entry_eax(boot::EntryPlatform platform) {
   return boot::kEntryMagic | static_cast<std::uint32_t>(platform);
@@ -35,20 +35,20 @@ formats::snp::Vmsa snp_boot_vmsa(std::uint64_t entry, std::uint64_t boot_params_
   const formats::snp::VmcbSegment data{kDataSelector, vmcb_attrib(kFlatData32), kFlatLimit, 0};
   v.cs = {kCodeSelector, vmcb_attrib(kFlatCode32), kFlatLimit, 0};
   v.ds = v.es = v.fs = v.gs = v.ss = data;
-  v.efer = 0x1000;  // SVME
+  v.efer = formats::snp::kEferSvme;
   v.cr0 = kCr0;
-  v.cr4 = 0x40;  // MCE
-  v.dr6 = 0xFFFF0FF0;
-  v.dr7 = 0x400;
-  v.rflags = kRflags;
+  v.cr4 = reset::kCr4;
+  v.dr6 = reset::kDr6;
+  v.dr7 = reset::kDr7;
+  v.rflags = reset::kRflags;
   v.rip = entry;
   v.rax = entry_eax(boot::EntryPlatform::kSnp);
   v.rsi = boot_params_gpa;
   v.rbx = 0;
-  v.g_pat = 0x0007040600070406;
-  v.xcr0 = 0x1;
-  v.mxcsr = 0x1F80;
-  v.x87_fcw = 0x37F;
+  v.g_pat = reset::kPat;
+  v.xcr0 = reset::kXcr0;
+  v.mxcsr = reset::kMxcsr;
+  v.x87_fcw = reset::kX87Fcw;
   v.sev_features = sev_features;
   return v;
 }
@@ -60,7 +60,7 @@ formats::igvm::NativeVpContextX64 native_boot_context(std::uint64_t entry,
   c.rsi = boot_params_gpa;
   c.rbx = 0;
   c.rip = entry;
-  c.rflags = kRflags;
+  c.rflags = reset::kRflags;
   c.code_selector = kCodeSelector;
   c.code_attributes = kFlatCode32;
   c.code_base = 0;

@@ -5,16 +5,8 @@ namespace {
 
 using formats::snp::VmcbSegment;
 
-// Architectural reset values KVM programs (AMD APM vol. 2, "Initial processor state").
-constexpr std::uint64_t kResetEfer = 0x1000;  // SVME: KVM sets it for SEV-ES guests
-constexpr std::uint64_t kResetCr4 = 0x40;     // MCE
-constexpr std::uint64_t kResetCr0 = 0x10;     // ET
-constexpr std::uint64_t kResetDr7 = 0x400;
-constexpr std::uint64_t kResetDr6 = 0xFFFF0FF0;
-constexpr std::uint64_t kResetRflags = 0x2;
-constexpr std::uint64_t kDefaultPat = 0x0007040600070406;
-constexpr std::uint32_t kResetMxcsr = 0x1F80;
-constexpr std::uint16_t kResetX87Fcw = 0x37F;
+namespace reset = formats::snp::reset_state;
+constexpr std::uint64_t kResetCr0 = 0x10;  // ET
 
 // Registers in which the VMMs differ.
 struct VmmFlavor {
@@ -30,9 +22,9 @@ constexpr std::uint64_t kFixedRdx = 0x600;
 VmmFlavor flavor(VmmType vmm) {
   switch (vmm) {
     case VmmType::kQemu:
-      return {0x9B, 0x93, 0x8B, kDefaultPat, true, true};
+      return {0x9B, 0x93, 0x8B, reset::kPat, true, true};
     case VmmType::kEc2:
-      return {0x9A, 0x92, 0x83, kDefaultPat, false, false};
+      return {0x9A, 0x92, 0x83, reset::kPat, false, false};
     case VmmType::kGce:
       return {0x9B, 0x93, 0x8B, 0x00070106, false, false};
   }
@@ -70,12 +62,12 @@ Vmsa common_initial_state(std::uint16_t tr_attrib) {
   v.idtr = VmcbSegment{0, 0, 0xFFFF, 0};
   v.ldtr = VmcbSegment{0, 0x82, 0xFFFF, 0};
   v.tr = VmcbSegment{0, tr_attrib, 0xFFFF, 0};
-  v.efer = kResetEfer;
-  v.cr4 = kResetCr4;
-  v.dr7 = kResetDr7;
-  v.dr6 = kResetDr6;
-  v.rflags = kResetRflags;
-  v.xcr0 = 0x1;
+  v.efer = formats::snp::kEferSvme;
+  v.cr4 = reset::kCr4;
+  v.dr7 = reset::kDr7;
+  v.dr6 = reset::kDr6;
+  v.rflags = reset::kRflags;
+  v.xcr0 = reset::kXcr0;
   return v;
 }
 
@@ -96,8 +88,8 @@ Vmsa reset_vmsa(const ResetVmsaParams& p) {
   v.rdx = f.rdx_is_signature ? p.vcpu_signature : kFixedRdx;
   v.sev_features = p.sev_features;
   if (f.sets_fpu_state && !p.legacy_fpu_state) {
-    v.mxcsr = kResetMxcsr;
-    v.x87_fcw = kResetX87Fcw;
+    v.mxcsr = reset::kMxcsr;
+    v.x87_fcw = reset::kX87Fcw;
   }
   return v;
 }
@@ -110,12 +102,12 @@ Vmsa legacy_svsm_vmsa(std::uint64_t rip, std::uint32_t vcpu_signature) {
   v.gs = VmcbSegment{0, 0x93, 0xFFFF, 0};
   v.cr0 = 0x11;  // PE | ET: the SVSM starts in protected mode
   v.rip = rip;
-  v.g_pat = kDefaultPat;
+  v.g_pat = reset::kPat;
   v.rdx = vcpu_signature;
   v.sev_features = formats::snp::sev_features::kSnpActive;
   // sev-snp-measure sets MXCSR but leaves the x87 control word at zero in this mode, and its
   // published digests depend on that.
-  v.mxcsr = kResetMxcsr;
+  v.mxcsr = reset::kMxcsr;
   return v;
 }
 

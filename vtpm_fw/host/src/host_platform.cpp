@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::uint64_t kPage = 4096;
 constexpr std::uint64_t kLargePage = 2 * 1024 * 1024;
-constexpr std::uint64_t kEferSvme = 1u << 12;
+using formats::snp::kEferSvme;
 
 [[noreturn]] void contract_violation(const char* what, std::uint64_t gpa, std::size_t size) {
   // The core must never ask for this; a test or fuzzer run stops right here.

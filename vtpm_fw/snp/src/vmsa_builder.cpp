@@ -8,7 +8,8 @@ namespace fs = formats::snp;
 
 namespace {
 
-constexpr std::uint64_t kPat = 0x0007'0406'0007'0406;  // the PAT's reset value
+namespace reset = fs::reset_state;
+using fs::kEferSvme;
 
 fs::VmcbSegment segment(std::uint16_t selector, std::uint16_t attrib, std::uint32_t limit,
                         std::uint64_t base) {
@@ -30,12 +31,12 @@ void build_reset_vmsa(fs::Vmsa& vmsa, const ResetVmsaConfig& config) {
   vmsa.tr = segment(0, 0x8B, 0xFFFF, 0);
   vmsa.cr0 = 0x6000'0010;  // CD | NW | ET
   vmsa.efer = kEferSvme;
-  vmsa.dr6 = 0xFFFF'0FF0;
-  vmsa.dr7 = 0x400;
-  vmsa.rflags = 0x2;
-  vmsa.g_pat = kPat;
-  vmsa.xcr0 = 1;
-  vmsa.mxcsr = 0x1F80;
+  vmsa.dr6 = reset::kDr6;
+  vmsa.dr7 = reset::kDr7;
+  vmsa.rflags = reset::kRflags;
+  vmsa.g_pat = reset::kPat;
+  vmsa.xcr0 = reset::kXcr0;
+  vmsa.mxcsr = reset::kMxcsr;
   vmsa.x87_ftw = 0x5555;
   vmsa.x87_fcw = 0x40;
   vmsa.rdx = config.cpu_signature;
@@ -61,13 +62,13 @@ void build_vmpl0_context(fs::Vmsa& vmsa, const Vmpl0ContextConfig& config) {
   vmsa.rip = config.rip;
   vmsa.rsp = config.rsp;
   vmsa.rdi = config.rdi;
-  vmsa.rflags = 0x2;
-  vmsa.dr6 = 0xFFFF'0FF0;
-  vmsa.dr7 = 0x400;
-  vmsa.g_pat = kPat;
-  vmsa.xcr0 = 1;
-  vmsa.mxcsr = 0x1F80;
-  vmsa.x87_fcw = 0x37F;
+  vmsa.rflags = reset::kRflags;
+  vmsa.dr6 = reset::kDr6;
+  vmsa.dr7 = reset::kDr7;
+  vmsa.g_pat = reset::kPat;
+  vmsa.xcr0 = reset::kXcr0;
+  vmsa.mxcsr = reset::kMxcsr;
+  vmsa.x87_fcw = reset::kX87Fcw;
   vmsa.vmpl = 0;
   vmsa.sev_features = config.sev_features;
 }

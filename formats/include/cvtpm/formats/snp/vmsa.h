@@ -117,6 +117,23 @@ inline constexpr std::uint64_t kVmsaRegProt = 1ULL << 14;
 inline constexpr std::uint64_t kSmtProtection = 1ULL << 15;
 }  // namespace sev_features
 
+// EFER.SVME: set in every SEV-ES/SNP VMSA; a VMSA without it cannot be entered.
+inline constexpr std::uint64_t kEferSvme = 1ULL << 12;
+
+// Register values of the x86 reset state (AMD APM vol. 2, "Processor Initialization State") as
+// KVM gives them to a vCPU, which every VMSA built here starts from (the measured initial VMSAs,
+// the image's VMPL0 VMSA, the SVSM's guest and AP VMSAs).
+namespace reset_state {
+inline constexpr std::uint64_t kCr4 = 0x40;  // MCE: KVM sets it
+inline constexpr std::uint64_t kDr6 = 0xFFFF'0FF0;
+inline constexpr std::uint64_t kDr7 = 0x400;
+inline constexpr std::uint64_t kRflags = 0x2;  // the reserved bit 1; interrupts off
+inline constexpr std::uint64_t kPat = 0x0007'0406'0007'0406;
+inline constexpr std::uint64_t kXcr0 = 0x1;  // x87 state enabled
+inline constexpr std::uint32_t kMxcsr = 0x1F80;
+inline constexpr std::uint16_t kX87Fcw = 0x37F;  // FNINIT's control word, as KVM sets it
+}  // namespace reset_state
+
 // Packs descriptor attribute bits 8..23 (as in a GDT entry's high dword >> 8) into the VMCB
 // segment `attrib` form, e.g. 0xC09B -> 0xC9B.
 constexpr std::uint16_t vmcb_attrib(std::uint16_t descriptor_attr) {

@@ -10,7 +10,7 @@
 
 namespace cvtpm::snp {
 
-inline constexpr std::uint64_t kEferSvme = 1u << 12;
+using formats::snp::kEferSvme;
 
 struct ResetVmsaConfig {
   std::uint64_t reset_eip;      // OVMF's reset vector (0xFFFFFFF0)
