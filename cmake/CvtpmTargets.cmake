@@ -14,6 +14,23 @@ function(cvtpm_target_defaults target)
   target_compile_options(${target} PRIVATE ${CVTPM_WARNINGS})
 endfunction()
 
+# cvtpm_add_freestanding_objects(<name> SOURCES ...): the firmware's build of sources that are
+# also built hosted (the vTPM core, the SNP platform): an OBJECT library with the bare-metal
+# language subset, linked into cvtpm-fw.elf and checked for undefined symbols by the tests.
+# Sanitizer instrumentation cannot run bare-metal: callers skip it in sanitizer builds.
+function(cvtpm_add_freestanding_objects name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  set(flags -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -mno-red-zone
+            -fno-pic -fno-pie -fno-stack-protector -nostdlib)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    list(APPEND flags -Wno-unused-command-line-argument)  # -nostdlib
+  endif()
+  add_library(${name} OBJECT ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${flags})
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+  cvtpm_target_defaults(${name})
+endfunction()
+
 # cvtpm_add_tool(<name> SOURCES ... LIBS ...): a thin main over a library, placed in build/bin.
 function(cvtpm_add_tool name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
