@@ -24,7 +24,7 @@ class FuzzHardware final : public SnpHardware {
     if (p.empty()) p.assign(4096, 0);
     return p;
   }
-  std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption) override {
+  std::uint8_t* map_at(std::uint64_t gpa, std::size_t size, Encryption) override {
     if (size == 0 || (gpa & 0xFFF) + size > 4096 ||
         pages_.count(gpa & ~std::uint64_t{0xFFF}) == 0) {
       return nullptr;
@@ -32,12 +32,12 @@ class FuzzHardware final : public SnpHardware {
     return page(gpa).data() + (gpa & 0xFFF);
   }
   void unmap(std::uint8_t*, std::size_t) override {}
-  bool set_page_encryption(std::uint64_t, Encryption) override { return next() & 1; }
+  bool set_page_encryption_at(std::uint64_t, Encryption) override { return next() & 1; }
   void flush_tlb_all_vcpus() override {}
-  PvalidateOutcome pvalidate(std::uint64_t, PageSize, bool) override {
+  PvalidateOutcome pvalidate_at(std::uint64_t, PageSize, bool) override {
     return {static_cast<std::uint32_t>(next() % 8), (next() & 1) != 0};
   }
-  std::uint32_t rmpadjust(std::uint64_t, PageSize, std::uint64_t) override {
+  std::uint32_t rmpadjust_at(std::uint64_t, PageSize, std::uint64_t) override {
     return static_cast<std::uint32_t>(next() % 8);
   }
   std::uint64_t read_ghcb_msr() override { return msr_; }

@@ -168,12 +168,15 @@ void init_memory(bool nx, bool snp) {
             g_pages.reserved_pages());
 
   x86::PagingPlan plan{image, boot::kFirmwareBase, region_end, identity_limit(), nx};
+  const x86::GuardPages guards = x86::stack_guard_pages();
+  plan.guard_pages = guards.pages;
+  plan.guard_page_count = guards.count;
   // Under SNP every mapping is private (C-bit) except the pages shared with the hypervisor.
   plan.encryption_mask = snp_platform::encryption_mask();
   plan.shared_pages = snp_platform::shared_pages().data();
   plan.shared_page_count = snp_platform::shared_pages().size();
-  plan.known_efer = snp_platform::known_efer();
-  const x86::PagingResult paging = x86::build_and_activate(plan, g_pages);
+  const x86::PagingResult paging =
+      x86::build_and_activate(plan, {snp_platform::known_efer()}, g_pages);
   if (paging.root == 0) panic("paging: out of pages for the page tables");
   log::info(
       "init: paging: identity map to 0x%lx, W^X image, %d unmapped stack guard pages, "

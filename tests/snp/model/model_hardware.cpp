@@ -2,7 +2,7 @@
 
 namespace cvtpm::snp::model {
 
-std::uint8_t* ModelHardware::map(std::uint64_t gpa, std::size_t size, Encryption encryption) {
+std::uint8_t* ModelHardware::map_at(std::uint64_t gpa, std::size_t size, Encryption encryption) {
   ++maps;
   std::uint8_t* p = machine_.access(gpa, size, vmpl_, encryption, true);
   if (p != nullptr) mapped_[p] = gpa;
@@ -20,18 +20,19 @@ void ModelHardware::unmap(std::uint8_t* mapping, std::size_t size) {
   if (after_access) after_access(gpa, size);
 }
 
-bool ModelHardware::set_page_encryption(std::uint64_t gpa, Encryption encryption) {
+bool ModelHardware::set_page_encryption_at(std::uint64_t gpa, Encryption encryption) {
   if (vmpl_ != 0) return false;
   machine_.set_firmware_mapping(gpa, encryption);
   return true;
 }
 
-PvalidateOutcome ModelHardware::pvalidate(std::uint64_t gpa, PageSize size, bool validate) {
+PvalidateOutcome ModelHardware::pvalidate_at(std::uint64_t gpa, PageSize size, bool validate) {
   ++pvalidates;
   return machine_.pvalidate(vmpl_, gpa, size, validate);
 }
 
-std::uint32_t ModelHardware::rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) {
+std::uint32_t ModelHardware::rmpadjust_at(std::uint64_t gpa, PageSize size,
+                                          std::uint64_t attributes) {
   ++rmpadjusts;
   return machine_.rmpadjust(vmpl_, gpa, size, attributes);
 }

@@ -18,12 +18,8 @@ class ModelHardware final : public SnpHardware {
   ModelHardware(Machine& machine, std::uint32_t apic_id, std::uint8_t vmpl = 0)
       : machine_(machine), apic_id_(apic_id), vmpl_(vmpl) {}
 
-  std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption encryption) override;
   void unmap(std::uint8_t* mapping, std::size_t size) override;
-  bool set_page_encryption(std::uint64_t gpa, Encryption encryption) override;
   void flush_tlb_all_vcpus() override { machine_.count_tlb_flush(); }
-  PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) override;
-  std::uint32_t rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) override;
   std::uint64_t read_ghcb_msr() override;
   void write_ghcb_msr(std::uint64_t value) override;
   void vmgexit() override;
@@ -31,6 +27,12 @@ class ModelHardware final : public SnpHardware {
   std::uint64_t read_cr4() override;
 
   std::uint32_t apic_id() const { return apic_id_; }
+
+  std::uint8_t* map_at(std::uint64_t linear, std::size_t size, Encryption encryption) override;
+  bool set_page_encryption_at(std::uint64_t linear, Encryption encryption) override;
+  PvalidateOutcome pvalidate_at(std::uint64_t linear, PageSize size, bool validate) override;
+  std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
+                             std::uint64_t attributes) override;
 
   // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
   // another vCPU of the guest rewriting memory while the SVSM serves a call.

@@ -8,19 +8,19 @@ namespace cvtpm::fw::snp_platform {
 
 namespace msr = formats::snp::ghcb_msr;
 
-std::uint8_t* X86SnpHardware::map(std::uint64_t gpa, std::size_t, snp::Encryption) {
-  // Identity mapped: private memory with the C-bit, the few shared pages without it (the
+std::uint8_t* X86SnpHardware::map_at(std::uint64_t linear, std::size_t, snp::Encryption) {
+  // The page tables decide: private memory with the C-bit, the few shared pages without it (the
   // firmware changed their entries when it shared them).
-  return reinterpret_cast<std::uint8_t*>(gpa);
+  return reinterpret_cast<std::uint8_t*>(linear);
 }
 
 void X86SnpHardware::unmap(std::uint8_t*, std::size_t) {}
 
-bool X86SnpHardware::set_page_encryption(std::uint64_t gpa, snp::Encryption encryption) {
-  const bool ok = x86::snp::set_page_encryption(gpa, encryption == snp::Encryption::kPrivate,
-                                                cbit_mask_, spare_table_);
-  // The spare table is in use once a split happened.
-  if (ok && spare_table_ != nullptr && spare_table_[0] != 0) spare_table_ = nullptr;
+bool X86SnpHardware::set_page_encryption_at(std::uint64_t linear, snp::Encryption encryption) {
+  bool spare_used = false;
+  const bool ok = x86::snp::set_page_encryption(linear, encryption == snp::Encryption::kPrivate,
+                                                cbit_mask_, spare_table_, spare_used);
+  if (spare_used) spare_table_ = nullptr;  // only the first split of the boot tables needs one
   return ok;
 }
 
@@ -37,9 +37,9 @@ void X86SnpHardware::flush_tlb_all_vcpus() {
   }
 }
 
-snp::PvalidateOutcome X86SnpHardware::pvalidate(std::uint64_t gpa, snp::PageSize size,
-                                                bool validate) {
-  std::uint64_t rax = gpa;
+snp::PvalidateOutcome X86SnpHardware::pvalidate_at(std::uint64_t linear, snp::PageSize size,
+                                                   bool validate) {
+  std::uint64_t rax = linear;
   std::uint8_t unchanged = 0;
   // PVALIDATE: F2 0F 01 FF; CF = 1 when the validated bit did not change.
   asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff\n\tsetc %1"
@@ -49,9 +49,9 @@ snp::PvalidateOutcome X86SnpHardware::pvalidate(std::uint64_t gpa, snp::PageSize
   return {static_cast<std::uint32_t>(rax), unchanged == 0};
 }
 
-std::uint32_t X86SnpHardware::rmpadjust(std::uint64_t gpa, snp::PageSize size,
-                                        std::uint64_t attributes) {
-  std::uint64_t rax = gpa;
+std::uint32_t X86SnpHardware::rmpadjust_at(std::uint64_t linear, snp::PageSize size,
+                                           std::uint64_t attributes) {
+  std::uint64_t rax = linear;
   // RMPADJUST: F3 0F 01 FE.
   asm volatile(".byte 0xf3, 0x0f, 0x01, 0xfe"
                : "+a"(rax)

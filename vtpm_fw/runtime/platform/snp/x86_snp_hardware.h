@@ -22,17 +22,21 @@ class X86SnpHardware final : public snp::SnpHardware {
   // Whether INVLPGB/TLBSYNC broadcast flushes exist (CPUID 0x80000008 EBX[3]).
   void set_broadcast_flush(bool available) { broadcast_flush_ = available; }
 
-  std::uint8_t* map(std::uint64_t gpa, std::size_t size, snp::Encryption encryption) override;
   void unmap(std::uint8_t* mapping, std::size_t size) override;
-  bool set_page_encryption(std::uint64_t gpa, snp::Encryption encryption) override;
   void flush_tlb_all_vcpus() override;
-  snp::PvalidateOutcome pvalidate(std::uint64_t gpa, snp::PageSize size, bool validate) override;
-  std::uint32_t rmpadjust(std::uint64_t gpa, snp::PageSize size, std::uint64_t attributes) override;
   std::uint64_t read_ghcb_msr() override;
   void write_ghcb_msr(std::uint64_t value) override;
   void vmgexit() override;
   std::uint64_t read_sev_status() override;
   std::uint64_t read_cr4() override;
+
+ protected:
+  std::uint8_t* map_at(std::uint64_t linear, std::size_t size, snp::Encryption encryption) override;
+  bool set_page_encryption_at(std::uint64_t linear, snp::Encryption encryption) override;
+  snp::PvalidateOutcome pvalidate_at(std::uint64_t linear, snp::PageSize size,
+                                     bool validate) override;
+  std::uint32_t rmpadjust_at(std::uint64_t linear, snp::PageSize size,
+                             std::uint64_t attributes) override;
 
  private:
   std::uint64_t cbit_mask_ = 0;

@@ -9,10 +9,11 @@
 
 namespace cvtpm::fw::x86::snp {
 
-// `va` is identity mapped. `cbit_mask` = 1 << C-bit position. `spare_table`: a zeroed,
-// page-aligned page for splitting a 2 MiB mapping (nullptr: refuse to split). Flushes the TLB.
-// Returns false if `va` is not mapped or would need a split without a spare table.
+// `va` is identity mapped. `cbit_mask` = 1 << C-bit position. `spare_table`: a page-aligned
+// page for splitting a 2 MiB mapping (nullptr: refuse to split); `spare_used` says whether it was
+// used. Flushes the TLB. Returns false if `va` is not mapped or would need a split without a
+// spare table.
 bool set_page_encryption(std::uint64_t va, bool encrypted, std::uint64_t cbit_mask,
-                         std::uint64_t* spare_table);
+                         std::uint64_t* spare_table, bool& spare_used);
 
 }  // namespace cvtpm::fw::x86::snp

@@ -30,26 +30,54 @@ struct PvalidateOutcome {
   bool changed;          // CF = 0: the validated bit changed
 };
 
+// Where VMPL0's code finds a guest-physical page in its linear address space. The instructions
+// PVALIDATE and RMPADJUST take linear addresses, like every memory access (the firmware's page
+// tables translate them), so every GPA the SNP code acts on needs a mapping that exists:
+//   - the firmware region (the SVSM's own memory) is identity mapped;
+//   - every other GPA — guest memory, GPA 0 included — is reached through the guest window, an
+//     alias of guest-physical memory at `guest_window` + GPA in the final page tables
+//     (arch/x86_64/page_tables.h), which leave linear page 0 unmapped to catch null pointers.
+// Before the final page tables exist, the 32-bit entry's boot tables identity-map the low 4 GiB,
+// and the SNP code touches only firmware pages: `guest_window` is 0 and everything is identity.
+struct AddressSpace {
+  std::uint64_t firmware_start = 0;
+  std::uint64_t firmware_end = 0;  // exclusive
+  std::uint64_t guest_window = 0;  // linear address of GPA 0 in the window; 0: no window yet
+
+  constexpr std::uint64_t linear(std::uint64_t gpa) const {
+    if (guest_window == 0 || (gpa >= firmware_start && gpa < firmware_end)) return gpa;
+    return guest_window + gpa;
+  }
+};
+
 class SnpHardware {
  public:
   // --- Memory ---------------------------------------------------------------------------------
   // Makes [gpa, gpa + size) (inside one 4 KiB page, size > 0) accessible through the current
   // page tables with the given encryption and returns where; nullptr if the access would fault
   // (for example a private access to a page that is not validated).
-  virtual std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption encryption) = 0;
+  std::uint8_t* map(std::uint64_t gpa, std::size_t size, Encryption encryption) {
+    return map_at(linear(gpa), size, encryption);
+  }
   // Ends an access map() started.
   virtual void unmap(std::uint8_t* mapping, std::size_t size) = 0;
   // Changes the C-bit of the firmware's own mapping of the 4 KiB page at gpa and flushes it from
   // the TLB. Returns false if the page is not mapped with 4 KiB granularity.
-  virtual bool set_page_encryption(std::uint64_t gpa, Encryption encryption) = 0;
+  bool set_page_encryption(std::uint64_t gpa, Encryption encryption) {
+    return set_page_encryption_at(linear(gpa), encryption);
+  }
   // Invalidates cached translations and RMP permissions on every vCPU of the guest (after
   // permissions were taken away, so no vCPU keeps using a stale grant).
   virtual void flush_tlb_all_vcpus() = 0;
 
   // --- Instructions ---------------------------------------------------------------------------
-  virtual PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) = 0;
+  PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) {
+    return pvalidate_at(linear(gpa), size, validate);
+  }
   // attributes: formats::snp::rmpadjust_attributes(). Returns a formats::snp::rmp_result.
-  virtual std::uint32_t rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) = 0;
+  std::uint32_t rmpadjust(std::uint64_t gpa, PageSize size, std::uint64_t attributes) {
+    return rmpadjust_at(linear(gpa), size, attributes);
+  }
 
   // --- Talking to the hypervisor ---------------------------------------------------------------
   virtual std::uint64_t read_ghcb_msr() = 0;
@@ -62,8 +90,26 @@ class SnpHardware {
   virtual std::uint64_t read_sev_status() = 0;
   virtual std::uint64_t read_cr4() = 0;
 
+  // --- Address space --------------------------------------------------------------------------
+  // The layout the GPA-based calls above translate through (shared by every vCPU's object; it
+  // changes once, when the final page tables with the guest window are active). None: identity.
+  void set_address_space(const AddressSpace* space) { space_ = space; }
+  std::uint64_t linear(std::uint64_t gpa) const {
+    return space_ != nullptr ? space_->linear(gpa) : gpa;
+  }
+
  protected:
   ~SnpHardware() = default;  // not owned through this interface
+
+  // The machine's side, at linear addresses (what the instructions take).
+  virtual std::uint8_t* map_at(std::uint64_t linear, std::size_t size, Encryption encryption) = 0;
+  virtual bool set_page_encryption_at(std::uint64_t linear, Encryption encryption) = 0;
+  virtual PvalidateOutcome pvalidate_at(std::uint64_t linear, PageSize size, bool validate) = 0;
+  virtual std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
+                                     std::uint64_t attributes) = 0;
+
+ private:
+  const AddressSpace* space_ = nullptr;
 };
 
 // Maps one page-bounded access for a scope.
