@@ -10,6 +10,7 @@
 
 #include "cvtpm/formats/snp/attestation_report.h"
 #include "cvtpm/measure/snp_keys.h"
+#include "cvtpm/snp/page_state.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/vtpm/svsm_abi.h"
 #include "snp_fixture.h"
@@ -188,12 +189,14 @@ TEST(SnpEndToEnd, TheGuestCannotGetAVmpl0ReportItself) {
   ASSERT_EQ(secrets.vmpck[2], b.machine().psp().vmpck(2));
   // A message under VMPCK2 asking for VMPL0, built like the firmware builds its own.
   GuestRequestChannel channel;
-  // The channel needs shared request/response pages: two guest pages the hypervisor owns.
-  for (std::uint64_t page : {kScratch + 0x20'0000, kScratch + 0x20'1000}) {
-    b.machine().rmp(page).assigned = false;
-    b.machine().set_firmware_mapping(page, Encryption::kShared);
+  // The channel needs shared request/response pages: two more firmware pages, shared the way
+  // the firmware shares its own.
+  const std::uint64_t request = b.pages().allocate_page();
+  const std::uint64_t response = b.pages().allocate_page();
+  for (std::uint64_t page : {request, response}) {
+    ASSERT_TRUE(make_page_shared(b.hardware(), &b.firmware().ghcb(), page));
   }
-  channel.init(secrets.vmpck[2], 2, kScratch + 0x20'0000, kScratch + 0x20'1000);
+  channel.init(secrets.vmpck[2], 2, request, response);
   fs::AttestationReport report{};
   std::array<std::uint8_t, 64> data{};
   const SnpStatus vmpl0 = request_report(channel, b.firmware().ghcb(), data, report);

@@ -201,27 +201,39 @@ TEST_F(SnpLoopTest, PvalidateReportsNoChangeAndHonoursIgnoreCf) {
   EXPECT_EQ(ignored, SvsmResult::kSuccess);
 }
 
-TEST(SnpLoop, Pvalidate2MiBEntriesAndTheSizeMismatchFallback) {
+// The page-size combinations of APM vol. 2 Table 15-40: 2 MiB over a 2 MiB RMP entry validates
+// all of it; 4 KiB inside a 2 MiB entry makes the hypervisor PSMASH the entry first (#VMEXIT(NPF)
+// with SIZEM) and then succeeds; 2 MiB over 4 KiB entries fails with FAIL_SIZEMISMATCH, which
+// the guest answers with 4 KiB entries (OVMF, Linux).
+TEST(SnpLoop, Pvalidate2MiBEntriesFollowTheApmsPageSizeTable) {
   SnpBoot probe;
   model::MachineConfig config = default_machine_config(probe.image().ovmf_size);
-  config.large_pages = {0x0200'0000};  // guest RAM at 32 MiB backed by one 2 MiB RMP entry
+  config.large_pages = {0x0200'0000, 0x0240'0000};  // guest RAM backed by 2 MiB RMP entries
   SnpBoot b({}, config);
   b.boot();
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
-  SvsmResult small{}, large{};
+  SvsmResult large{}, small_in_large{}, large_over_small{};
   b.set_guest([&](GuestCpu& cpu) {
     Guest g(cpu, b);
-    small = model::svsm_pvalidate(g.svsm, std::vector{model::pvalidate_entry(0x0200'0000, true)});
     large =
         model::svsm_pvalidate(g.svsm, std::vector{model::pvalidate_entry(0x0200'0000, true, true)});
+    small_in_large =
+        model::svsm_pvalidate(g.svsm, std::vector{model::pvalidate_entry(0x0240'1000, true)});
+    large_over_small =
+        model::svsm_pvalidate(g.svsm, std::vector{model::pvalidate_entry(0x0240'0000, true, true)});
   });
   b.run_guest();
-  EXPECT_EQ(small, SvsmResult::kPvalidateFailSizeMismatch);
   EXPECT_EQ(large, SvsmResult::kSuccess);
   for (std::uint64_t a = 0x0200'0000; a < 0x0220'0000; a += k4K) {
     ASSERT_TRUE(b.machine().rmp(a).validated);
+    ASSERT_TRUE(b.machine().rmp(a).large);
     ASSERT_EQ(b.machine().rmp(a).permissions[2], fs::vmpl_permission::kAll);
   }
+  EXPECT_EQ(small_in_large, SvsmResult::kSuccess);
+  EXPECT_TRUE(b.machine().rmp(0x0240'1000).validated);
+  EXPECT_FALSE(b.machine().rmp(0x0240'1000).large) << "the hypervisor smashed the 2 MiB entry";
+  EXPECT_FALSE(b.machine().rmp(0x0240'2000).validated);
+  EXPECT_EQ(large_over_small, SvsmResult::kPvalidateFailSizeMismatch);
   expect_invariants(b, "after PVALIDATE");
 }
 

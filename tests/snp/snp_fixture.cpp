@@ -14,6 +14,7 @@
 #include "cvtpm/measure/igvm_measure.h"
 #include "cvtpm/snp/boot.h"
 #include "cvtpm/support/files.h"
+#include "model/model_table_memory.h"
 #include "platform/native/boot_info.h"
 #include "synthetic_ovmf.h"
 #include "vtpm_testing.h"
@@ -127,8 +128,9 @@ class ModelPhysicalMemory final : public fw::native::PhysicalMemory {
 
 }  // namespace
 
-SnpStatus SnpBoot::prepare() {
-  // The firmware parses the loader's memory map with the runtime's boot-info reader.
+SnpStatus SnpBoot::activate_paging() {
+  if (page_table_root_ != 0) return SnpStatus::success();
+  // The firmware reads the loader's memory map with the runtime's boot-info reader.
   ModelPhysicalMemory memory(*machine_);
   auto info = std::make_unique<fw::native::BootInfo>();
   fw::native::BootError error;
@@ -140,11 +142,36 @@ SnpStatus SnpBoot::prepare() {
     return SnpError{"boot info"};
   }
   ram_.clear();
-  for (std::size_t i = 0; i < info->ram_count; ++i)
+  std::uint64_t top = 0;
+  for (std::size_t i = 0; i < info->ram_count; ++i) {
     ram_.push_back({info->ram[i].start, info->ram[i].end});
+    top = std::max(top, info->ram[i].end);
+  }
   const boot::BootParams& p = firmware_->params();
+  // The page pool starts at the end of the launched image, as in the firmware.
   pages_ =
       std::make_unique<BumpPages>(p.image.gpa + p.image.size, p.firmware.gpa + p.firmware.size);
+  // The plan main.cpp's init_memory makes under SNP. The test image's sections are not known
+  // here: all of it is data (the W^X split is the native boot tests' subject).
+  fw::mm::ImageLayout image{};
+  image.start = p.image.gpa;
+  image.text_end = image.rodata_end = p.image.gpa;
+  image.stacks_start = image.stacks_end = image.end = p.image.gpa + p.image.size;
+  fw::x86::PagingPlan plan{image, p.firmware.gpa, p.firmware.gpa + p.firmware.size,
+                           fw::x86::identity_limit_for(top), true};
+  plan.encryption_mask = std::uint64_t{1} << machine_->config().cbit;
+  plan.shared_pages = &ghcb_gpa_;
+  plan.shared_page_count = 1;
+  model::ModelTableMemory tables(*machine_, [this] { return pages_->allocate_page(); });
+  const fw::x86::PagingResult result = fw::x86::build_page_tables(plan, tables);
+  if (result.root == 0) return SnpError{"page tables: out of firmware pages"};
+  page_table_root_ = result.root;
+  machine_->vcpu(0).cr3 = result.root;
+  return SnpStatus::success();
+}
+
+SnpStatus SnpBoot::prepare() {
+  if (SnpStatus s = activate_paging(); !s) return s;
   return firmware_->prepare(ram_, allocator_, *pages_, nullptr);
 }
 
@@ -272,6 +299,9 @@ SnpStatus ModelVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   if (context(apic_id) != nullptr) return SnpStatus::success();
   auto ctx = std::make_unique<ApContext>();
   ctx->hardware = std::make_unique<ModelHardware>(boot_.machine(), apic_id, 0);
+  // The firmware's AP contexts run on the boot vCPU's page tables (ap_contexts.cpp: CR3 of the
+  // VMSA = the running CPU's).
+  boot_.machine().vcpu(apic_id).cr3 = boot_.machine().vcpu(0).cr3;
   const std::uint64_t ghcb = boot_.pages().allocate_page();
   if (ghcb == 0) return SnpError{"no page for the AP's GHCB"};
   if (SnpStatus s = setup_ghcb(*ctx->hardware, ghcb); !s) return s;

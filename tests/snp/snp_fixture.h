@@ -80,6 +80,10 @@ class SnpBoot {
   // The boot steps, separately (each asserts success through gtest when run by boot()).
   SnpStatus early(const NegotiateOptions& options = {});
   SnpStatus accept();
+  // The firmware's final page tables (main.cpp's init_memory): built with the firmware's
+  // page-table code into pages after the launched image, then VMPL0's CR3 switched to them.
+  // prepare() does it first if it has not happened.
+  SnpStatus activate_paging();
   SnpStatus prepare();
   // All steps, the TPM (re)powered and the boot vCPU's loop built: boot() through gtest (the
   // shared test TPM), boot_with() for code without gtest (the fuzzers) with the caller's TPM.
@@ -103,6 +107,8 @@ class SnpBoot {
   const Machine::Launch& launch() const { return launch_; }
   const BuiltTestImage& image() const { return image_; }
   std::uint64_t ghcb_gpa() const { return ghcb_gpa_; }
+  // VMPL0's page tables once activate_paging() ran (0 before).
+  std::uint64_t page_table_root() const { return page_table_root_; }
   std::uint8_t guest_vmpl() const { return params().guest_vmpl; }
   vtpm::TpmEngine* engine() { return engine_; }
   BumpPages& pages() { return *pages_; }
@@ -121,6 +127,7 @@ class SnpBoot {
   std::unique_ptr<BumpPages> pages_;
   Machine::Launch launch_;
   std::uint64_t ghcb_gpa_ = 0;
+  std::uint64_t page_table_root_ = 0;
   std::vector<GpaRange> ram_;
   vtpm::TpmEngine* engine_ = nullptr;
 };

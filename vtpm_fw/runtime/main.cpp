@@ -132,15 +132,12 @@ void init_cpu() {
 }
 
 std::uint64_t identity_limit() {
-  std::uint64_t top = std::uint64_t{4} << 30;
+  std::uint64_t top = 0;
   const native::BootInfo& info = g_boot_info;
   for (std::size_t i = 0; i < info.ram_count; ++i) {
     if (info.ram[i].end > top) top = info.ram[i].end;
   }
-  constexpr std::uint64_t k1G = std::uint64_t{1} << 30;
-  top = (top + k1G - 1) & ~(k1G - 1);
-  constexpr std::uint64_t kMax = std::uint64_t{512} << 30;
-  return top < kMax ? top : kMax;
+  return x86::identity_limit_for(top);
 }
 
 void init_memory(bool nx, bool snp) {

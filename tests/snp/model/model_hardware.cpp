@@ -1,11 +1,15 @@
 #include "model/model_hardware.h"
 
+#include "model/model_table_memory.h"
+
 namespace cvtpm::snp::model {
 
-std::uint8_t* ModelHardware::map_at(std::uint64_t gpa, std::size_t size, Encryption encryption) {
+std::uint8_t* ModelHardware::map_at(std::uint64_t linear, std::size_t size, Encryption encryption) {
   ++maps;
-  std::uint8_t* p = machine_.access(gpa, size, vmpl_, encryption, true);
-  if (p != nullptr) mapped_[p] = gpa;
+  std::uint8_t* p = vmpl_ == 0 ? machine_.vmpl0_access(apic_id_, linear, size, encryption, true)
+                               : machine_.access(linear, size, vmpl_, encryption, true);
+  if (p != nullptr)
+    mapped_[p] = vmpl_ == 0 ? machine_.translate(apic_id_, linear, false).gpa : linear;
   return p;
 }
 
@@ -20,21 +24,32 @@ void ModelHardware::unmap(std::uint8_t* mapping, std::size_t size) {
   if (after_access) after_access(gpa, size);
 }
 
-bool ModelHardware::set_page_encryption_at(std::uint64_t gpa, Encryption encryption) {
+bool ModelHardware::set_page_encryption_at(std::uint64_t linear, Encryption encryption) {
   if (vmpl_ != 0) return false;
-  machine_.set_firmware_mapping(gpa, encryption);
-  return true;
+  const std::uint64_t cr3 = machine_.vcpu(apic_id_).cr3;
+  if (cr3 == 0) {
+    machine_.set_boot_mapping(linear, encryption);
+    return true;
+  }
+  // The firmware's own page-table code on the tables in model memory (as page_encryption.cpp
+  // runs it on the live tables).
+  ModelTableMemory memory(machine_, nullptr);
+  bool split = false;
+  return fw::x86::set_leaf_encryption(memory, cr3, linear, encryption == Encryption::kPrivate,
+                                      std::uint64_t{1} << machine_.config().cbit, 0, split);
 }
 
-PvalidateOutcome ModelHardware::pvalidate_at(std::uint64_t gpa, PageSize size, bool validate) {
+PvalidateOutcome ModelHardware::pvalidate_at(std::uint64_t linear, PageSize size, bool validate) {
   ++pvalidates;
-  return machine_.pvalidate(vmpl_, gpa, size, validate);
+  return vmpl_ == 0 ? machine_.vmpl0_pvalidate(apic_id_, linear, size, validate)
+                    : machine_.pvalidate(vmpl_, linear, size, validate);
 }
 
-std::uint32_t ModelHardware::rmpadjust_at(std::uint64_t gpa, PageSize size,
+std::uint32_t ModelHardware::rmpadjust_at(std::uint64_t linear, PageSize size,
                                           std::uint64_t attributes) {
   ++rmpadjusts;
-  return machine_.rmpadjust(vmpl_, gpa, size, attributes);
+  return vmpl_ == 0 ? machine_.vmpl0_rmpadjust(apic_id_, linear, size, attributes)
+                    : machine_.rmpadjust(vmpl_, linear, size, attributes);
 }
 
 std::uint64_t ModelHardware::read_ghcb_msr() {

@@ -213,12 +213,63 @@ std::vector<std::uint8_t> Machine::hypervisor_read(std::uint64_t gpa, std::size_
   return out;
 }
 
-void Machine::set_firmware_mapping(std::uint64_t gpa, Encryption encryption) {
+void Machine::set_boot_mapping(std::uint64_t linear, Encryption encryption) {
   if (encryption == Encryption::kShared) {
-    shared_mappings_.insert(gpa & ~(kPage - 1));
+    boot_shared_.insert(linear & ~(kPage - 1));
   } else {
-    shared_mappings_.erase(gpa & ~(kPage - 1));
+    boot_shared_.erase(linear & ~(kPage - 1));
   }
+}
+
+WalkResult Machine::translate(std::uint32_t apic_id, std::uint64_t linear, bool write) {
+  const std::uint64_t cr3 = vcpu(apic_id).cr3;
+  if (cr3 == 0) {
+    // arch/x86_64/entry.S: PML4[0] -> PDPT[0..3] -> 2048 x 2 MiB identity pages, C-bit in every
+    // entry; the firmware clears it for single pages (page_encryption.cpp splits the 2 MiB page).
+    WalkResult r;
+    if (linear >= (std::uint64_t{4} << 30)) {
+      r.fault = "#PF: " + hex(linear) + " is above what the boot page tables map (4 GiB)";
+      return r;
+    }
+    r.ok = true;
+    r.gpa = linear;
+    r.page_size = boot_shared_.count(linear & ~(kPage - 1)) != 0 ? kPage : kLarge;
+    r.encrypted = boot_shared_.count(linear & ~(kPage - 1)) == 0;
+    return r;
+  }
+  // Page-table pages are read privately (APM §15.34.5) and so need an assigned, validated page
+  // (APM Table 15-39); VMPL0 has every permission.
+  const EntryReader read_entry = [this](std::uint64_t gpa) -> std::optional<std::uint64_t> {
+    if (!is_ram(gpa)) return std::nullopt;
+    const Page& p = page(gpa);
+    if (!p.rmp.assigned || !p.rmp.validated) return std::nullopt;
+    std::uint64_t entry;
+    std::memcpy(&entry, p.data.data() + (gpa & (kPage - 1)), 8);
+    return entry;
+  };
+  return walk_long_mode(cr3, linear, write, config_.cbit, read_entry);
+}
+
+bool Machine::firmware_maps_shared(std::uint64_t gpa) {
+  const WalkResult r = translate(0, gpa, false);
+  return r.ok && !r.encrypted;
+}
+
+std::uint8_t* Machine::vmpl0_access(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
+                                    Encryption expected, bool write) {
+  const WalkResult t = translate(apic_id, linear, write);
+  if (!t.ok) {
+    record_fault("VMPL0 access: " + t.fault);
+    return nullptr;
+  }
+  const Encryption actual = t.encrypted ? Encryption::kPrivate : Encryption::kShared;
+  if (actual != expected) {
+    record_fault(std::string("VMPL0 ") + (expected == Encryption::kPrivate ? "private" : "shared") +
+                 " access to " + hex(linear) + " through a mapping " +
+                 (t.encrypted ? "with" : "without") + " the C-bit");
+    return nullptr;
+  }
+  return access(t.gpa, size, 0, actual, write);
 }
 
 std::uint8_t* Machine::access(std::uint64_t gpa, std::size_t size, std::uint8_t vmpl,
@@ -232,7 +283,6 @@ std::uint8_t* Machine::access(std::uint64_t gpa, std::size_t size, std::uint8_t 
     return nullptr;
   }
   Page& p = page(gpa);
-  const std::uint64_t base = gpa & ~(kPage - 1);
   if (encryption == Encryption::kPrivate) {
     if (!p.rmp.assigned || !p.rmp.validated) {
       record_fault("#VC: VMPL" + std::to_string(vmpl) + " private access to a page that is not " +
@@ -246,20 +296,11 @@ std::uint8_t* Machine::access(std::uint64_t gpa, std::size_t size, std::uint8_t 
                      " permission on " + hex(gpa));
         return nullptr;
       }
-    } else if (firmware_maps_shared(base)) {
-      record_fault("VMPL0 private access through a mapping without the C-bit: " + hex(gpa));
-      return nullptr;
     }
-  } else {
-    if (p.rmp.assigned) {
-      record_fault("#NPF: VMPL" + std::to_string(vmpl) + " shared access to a private page " +
-                   hex(gpa));
-      return nullptr;
-    }
-    if (vmpl == 0 && !firmware_maps_shared(base)) {
-      record_fault("VMPL0 shared access through a mapping with the C-bit: " + hex(gpa));
-      return nullptr;
-    }
+  } else if (p.rmp.assigned) {
+    record_fault("#NPF: VMPL" + std::to_string(vmpl) + " shared access to a private page " +
+                 hex(gpa));
+    return nullptr;
   }
   return p.data.data() + (gpa & (kPage - 1));
 }
@@ -276,7 +317,11 @@ PvalidateOutcome Machine::pvalidate(std::uint8_t vmpl, std::uint64_t gpa, PageSi
   }
   Page& first = page(gpa);
   if (!first.rmp.assigned) return {fs::rmp_result::kFailInput, false};
-  if ((size == PageSize::k2M) != first.rmp.large) return {fs::rmp_result::kFailSizeMismatch, false};
+  // APM §15.36.11, Table 15-40: 2 MiB requested over 4 KiB RMP entries fails with
+  // FAIL_SIZEMISMATCH; 4 KiB requested inside a 2 MiB entry is a #VMEXIT(NPF) with SIZEM, which
+  // the hypervisor resolves with PSMASH (KVM does) before the guest retries.
+  if (size == PageSize::k2M && !first.rmp.large) return {fs::rmp_result::kFailSizeMismatch, false};
+  if (size == PageSize::k4K && first.rmp.large) psmash(gpa);
   if (first.rmp.validated == validate) return {fs::rmp_result::kSuccess, false};
   for (std::uint64_t a = gpa; a < gpa + bytes; a += kPage) page(a).rmp.validated = validate;
   return {fs::rmp_result::kSuccess, true};
@@ -293,7 +338,9 @@ std::uint32_t Machine::rmpadjust(std::uint8_t vmpl, std::uint64_t gpa, PageSize 
   if (target <= vmpl || target > 3) return fs::rmp_result::kFailPermission;
   Page& first = page(gpa);
   if (!first.rmp.assigned || !first.rmp.validated) return fs::rmp_result::kFailInput;
-  if ((size == PageSize::k2M) != first.rmp.large) return fs::rmp_result::kFailSizeMismatch;
+  // The page-size combinations of PVALIDATE (APM Table 15-40).
+  if (size == PageSize::k2M && !first.rmp.large) return fs::rmp_result::kFailSizeMismatch;
+  if (size == PageSize::k4K && first.rmp.large) psmash(gpa);
   // Never more than the caller has.
   if (vmpl > 0 && (permissions & ~first.rmp.permissions[vmpl]) != 0) {
     return fs::rmp_result::kFailPermission;
@@ -305,6 +352,43 @@ std::uint32_t Machine::rmpadjust(std::uint8_t vmpl, std::uint64_t gpa, PageSize 
     if (vmpl == 0) e.vmsa = fs::rmpadjust_vmsa(attributes);  // only VMPL0 changes the flag
   }
   return fs::rmp_result::kSuccess;
+}
+
+void Machine::psmash(std::uint64_t gpa) {
+  // PSMASH keeps every field of the 2 MiB entry, Validated included, in the 512 4 KiB entries
+  // (APM §15.36.11).
+  const std::uint64_t base = gpa & ~(kLarge - 1);
+  for (std::uint64_t a = base; a < base + kLarge; a += kPage) page(a).rmp.large = false;
+}
+
+PvalidateOutcome Machine::vmpl0_pvalidate(std::uint32_t apic_id, std::uint64_t linear,
+                                          PageSize size, bool validate) {
+  // PVALIDATE takes a linear address in RAX (Linux pvalidate(vaddr, ...), COCONUT's pvalidate on
+  // a virtual address); an unmapped one faults. edk2 says "If the page table entry is not present
+  // then PVALIDATE will #GP" (OvmfPkg/Library/BaseMemEncryptSevLib/X64/
+  // PeiSnpSystemRamValidate.c); the APM's text was not available to check the vector.
+  const WalkResult t = translate(apic_id, linear, false);
+  if (!t.ok) {
+    record_fault("PVALIDATE at VMPL0 of a linear address without a translation (#GP/#PF): " +
+                 t.fault);
+    return {fs::rmp_result::kFailInput, false};
+  }
+  const std::uint64_t bytes = size == PageSize::k2M ? kLarge : kPage;
+  if ((linear & (bytes - 1)) != 0) return {fs::rmp_result::kFailInput, false};
+  return pvalidate(0, t.gpa, size, validate);
+}
+
+std::uint32_t Machine::vmpl0_rmpadjust(std::uint32_t apic_id, std::uint64_t linear, PageSize size,
+                                       std::uint64_t attributes) {
+  const WalkResult t = translate(apic_id, linear, false);
+  if (!t.ok) {
+    record_fault("RMPADJUST at VMPL0 of a linear address without a translation (#GP/#PF): " +
+                 t.fault);
+    return fs::rmp_result::kFailInput;
+  }
+  const std::uint64_t bytes = size == PageSize::k2M ? kLarge : kPage;
+  if ((linear & (bytes - 1)) != 0) return fs::rmp_result::kFailInput;
+  return rmpadjust(0, t.gpa, size, attributes);
 }
 
 void Machine::rmp_update(std::uint64_t gpa, bool assign) {

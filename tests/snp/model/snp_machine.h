@@ -1,5 +1,7 @@
 // A software model of an SEV-SNP guest's machine, for running the firmware's SNP platform on the
-// host (docs/snp-model-limits.md says what it does not model):
+// host (docs/snp-model-limits.md says what it does not model). Each rule cites where it comes
+// from; "APM" is the AMD64 Architecture Programmer's Manual vol. 2, §15.34-15.36 (SEV, SEV-ES,
+// SEV-SNP) unless another volume is named:
 //   - guest-physical memory with one RMP entry per 4 KiB page: assigned (private to the guest)
 //     or shared, validated, the VMSA flag, 2 MiB entries where the "hypervisor" backs memory
 //     with them, and the permissions of VMPL1..3 (VMPL0 has every permission on validated pages);
@@ -14,7 +16,12 @@
 //     alternates strictly with VMPL0, as VMGEXIT switches VMPLs;
 //   - a PSP stand-in (psp_model.h) for guest requests;
 //   - a launch from an IGVM file: the SNP directives populate memory the way QEMU, KVM and the
-//     PSP would.
+//     PSP would;
+//   - VMPL0's own accesses and the linear addresses of its PVALIDATE and RMPADJUST go through
+//     its page tables (model/page_walk.h): the 32-bit entry's boot tables until the firmware
+//     switches CR3, then the tables the firmware built in guest memory, walked entry by entry.
+//     A VMPL0 access the hardware would fault on is recorded as a fault; at VMPL0 a fault ends
+//     the guest (the firmware's handlers panic), so a test that sees one fails.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +43,7 @@
 #include "cvtpm/formats/igvm/igvm_file.h"
 #include "cvtpm/formats/snp/vmsa.h"
 #include "cvtpm/snp/hardware.h"
+#include "model/page_walk.h"
 #include "model/psp_model.h"
 
 namespace cvtpm::snp::model {
@@ -107,6 +115,8 @@ struct ModelVcpu {
   struct Runner;
   std::array<std::unique_ptr<Runner>, 4> runners;
   std::uint64_t cr4 = 0x6E0;  // PAE | MCE | PGE | OSFXSR | OSXMMEXCPT
+  // VMPL0's CR3 (without the C-bit): 0 while the 32-bit entry's boot tables are active.
+  std::uint64_t cr3 = 0;
 };
 
 class Machine {
@@ -139,16 +149,33 @@ class Machine {
   // recorded fault if the RMP forbids it. Within one page.
   std::uint8_t* access(std::uint64_t gpa, std::size_t size, std::uint8_t vmpl,
                        Encryption encryption, bool write);
-  // The firmware's page-table view: pages it maps without the C-bit.
-  bool firmware_maps_shared(std::uint64_t gpa) const { return shared_mappings_.count(gpa) != 0; }
-  void set_firmware_mapping(std::uint64_t gpa, Encryption encryption);
+  // --- VMPL0's page tables --------------------------------------------------------------------
+  // The translation of `linear` for VMPL0 of `apic_id`. Before the firmware switches CR3: the
+  // boot tables of arch/x86_64/entry.S — the low 4 GiB identity mapped with 2 MiB pages, every
+  // entry with the C-bit except pages the firmware shared (set_boot_mapping). After: a walk of
+  // the firmware's tables in guest memory.
+  WalkResult translate(std::uint32_t apic_id, std::uint64_t linear, bool write);
+  // The boot tables' C-bit for one 4 KiB page (the firmware splits the covering 2 MiB page).
+  void set_boot_mapping(std::uint64_t linear, Encryption encryption);
+  // Whether VMPL0 of vCPU 0 reaches the page at identity address `gpa` without the C-bit.
+  bool firmware_maps_shared(std::uint64_t gpa);
+  // An access by VMPL0 of `apic_id` at a linear address: translated, the C-bit of the mapping
+  // checked against what the firmware expects, then the RMP rules of access().
+  std::uint8_t* vmpl0_access(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
+                             Encryption expected, bool write);
   std::uint64_t tlb_flushes() const { return tlb_flushes_; }
   void count_tlb_flush() { ++tlb_flushes_; }
 
   // --- Instructions -----------------------------------------------------------------------------
+  // At a guest-physical address (a guest program's view: its page tables are not modelled).
   PvalidateOutcome pvalidate(std::uint8_t vmpl, std::uint64_t gpa, PageSize size, bool validate);
   std::uint32_t rmpadjust(std::uint8_t vmpl, std::uint64_t gpa, PageSize size,
                           std::uint64_t attributes);
+  // At VMPL0 of `apic_id`: the linear address translated through its page tables first.
+  PvalidateOutcome vmpl0_pvalidate(std::uint32_t apic_id, std::uint64_t linear, PageSize size,
+                                   bool validate);
+  std::uint32_t vmpl0_rmpadjust(std::uint32_t apic_id, std::uint64_t linear, PageSize size,
+                                std::uint64_t attributes);
 
   // --- vCPUs and the hypervisor -----------------------------------------------------------------
   ModelVcpu& vcpu(std::uint32_t apic_id);
@@ -190,6 +217,7 @@ class Machine {
   const Page* find_page(std::uint64_t gpa) const;
   bool large_backed(std::uint64_t gpa) const;
   void rmp_update(std::uint64_t gpa, bool assign);
+  void psmash(std::uint64_t gpa);
 
   void handle_msr_protocol(ModelVcpu& v, std::uint8_t vmpl);
   void handle_ghcb_page(ModelVcpu& v, std::uint8_t vmpl);
@@ -206,7 +234,7 @@ class Machine {
 
   MachineConfig config_;
   std::map<std::uint64_t, std::unique_ptr<Page>> pages_;
-  std::set<std::uint64_t> shared_mappings_;
+  std::set<std::uint64_t> boot_shared_;  // boot-table pages without the C-bit
   std::map<std::uint32_t, std::unique_ptr<ModelVcpu>> vcpus_;
   std::unique_ptr<PspModel> psp_;
   std::vector<std::string> faults_;

@@ -82,6 +82,15 @@ bool listed(const std::uint64_t* pages, std::size_t count, std::uint64_t address
 
 }  // namespace
 
+std::uint64_t identity_limit_for(std::uint64_t ram_top) {
+  constexpr std::uint64_t k1G = std::uint64_t{1} << 30;
+  constexpr std::uint64_t kMin = std::uint64_t{4} << 30;
+  constexpr std::uint64_t kMax = std::uint64_t{512} << 30;
+  std::uint64_t top = ram_top > kMin ? ram_top : kMin;
+  top = top > kMax ? kMax : (top + k1G - 1) & ~(k1G - 1);
+  return top;
+}
+
 PagingResult build_page_tables(const PagingPlan& plan, PageTableMemory& memory) {
   Builder b(memory, plan.nx, plan.encryption_mask);
   if (!b.init()) return {};

@@ -57,6 +57,10 @@ struct PagingResult {
   std::uint64_t table_pages;  // page-table pages taken from the memory
 };
 
+// The identity map's extent for RAM ending at `ram_top`: at least 4 GiB (the MMIO window and the
+// guest firmware's flash end there), rounded up to 1 GiB, at most 512 GiB.
+std::uint64_t identity_limit_for(std::uint64_t ram_top);
+
 // Builds the tables. Returns root 0 if the memory ran out of pages.
 PagingResult build_page_tables(const PagingPlan& plan, PageTableMemory& memory);
 
