@@ -84,6 +84,7 @@ SnpBoot::SnpBoot(const ImageOptions& options, std::optional<model::MachineConfig
   launch_ = machine_->launch(image_.image.file,
                              std::span<const std::uint8_t, 48>(image_.measurement.data(), 48));
   hardware_ = std::make_unique<ModelHardware>(*machine_, 0, 0);
+  hardware_->set_address_space(&address_space_);
   firmware_ = std::make_unique<SnpFirmware>(*hardware_, log_);
   // The firmware's GHCB is a page of its .bss; here, the first page of the launched image.
   ghcb_gpa_ = image_.image.layout.image_begin;
@@ -162,11 +163,13 @@ SnpStatus SnpBoot::activate_paging() {
   plan.encryption_mask = std::uint64_t{1} << machine_->config().cbit;
   plan.shared_pages = &ghcb_gpa_;
   plan.shared_page_count = 1;
+  plan.guest_window = kGuestWindowBase;
   model::ModelTableMemory tables(*machine_, [this] { return pages_->allocate_page(); });
   const fw::x86::PagingResult result = fw::x86::build_page_tables(plan, tables);
   if (result.root == 0) return SnpError{"page tables: out of firmware pages"};
   page_table_root_ = result.root;
   machine_->vcpu(0).cr3 = result.root;
+  address_space_ = {p.firmware.gpa, p.firmware.gpa + p.firmware.size, kGuestWindowBase};
   return SnpStatus::success();
 }
 
@@ -302,6 +305,7 @@ SnpStatus ModelVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   // The firmware's AP contexts run on the boot vCPU's page tables (ap_contexts.cpp: CR3 of the
   // VMSA = the running CPU's).
   boot_.machine().vcpu(apic_id).cr3 = boot_.machine().vcpu(0).cr3;
+  ctx->hardware->set_address_space(&boot_.address_space());
   const std::uint64_t ghcb = boot_.pages().allocate_page();
   if (ghcb == 0) return SnpError{"no page for the AP's GHCB"};
   if (SnpStatus s = setup_ghcb(*ctx->hardware, ghcb); !s) return s;

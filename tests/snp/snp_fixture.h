@@ -109,6 +109,9 @@ class SnpBoot {
   std::uint64_t ghcb_gpa() const { return ghcb_gpa_; }
   // VMPL0's page tables once activate_paging() ran (0 before).
   std::uint64_t page_table_root() const { return page_table_root_; }
+  // The firmware's linear layout (the guest window once the final tables are active), shared by
+  // every vCPU's hardware object.
+  const AddressSpace& address_space() const { return address_space_; }
   std::uint8_t guest_vmpl() const { return params().guest_vmpl; }
   vtpm::TpmEngine* engine() { return engine_; }
   BumpPages& pages() { return *pages_; }
@@ -128,6 +131,7 @@ class SnpBoot {
   Machine::Launch launch_;
   std::uint64_t ghcb_gpa_ = 0;
   std::uint64_t page_table_root_ = 0;
+  AddressSpace address_space_;
   std::vector<GpaRange> ram_;
   vtpm::TpmEngine* engine_ = nullptr;
 };

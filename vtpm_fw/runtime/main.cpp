@@ -172,14 +172,17 @@ void init_memory(bool nx, bool snp) {
   plan.encryption_mask = snp_platform::encryption_mask();
   plan.shared_pages = snp_platform::shared_pages().data();
   plan.shared_page_count = snp_platform::shared_pages().size();
+  plan.guest_window = snp_platform::guest_window();
   const x86::PagingResult paging =
       x86::build_and_activate(plan, {snp_platform::known_efer()}, g_pages);
   if (paging.root == 0) panic("paging: out of pages for the page tables");
+  if (snp) snp_platform::use_guest_window();
   log::info(
       "init: paging: identity map to 0x%lx, W^X image, %d unmapped stack guard pages, "
-      "NX %s, %lu table pages",
+      "NX %s, %lu table pages%s",
       static_cast<unsigned long>(plan.identity_limit), x86::kStackCount, nx ? "on" : "unavailable",
-      static_cast<unsigned long>(paging.table_pages));
+      static_cast<unsigned long>(paging.table_pages),
+      plan.guest_window != 0 ? ", guest memory in the guest window" : "");
 
   mm::init_firmware_heap(g_pages, x86::entropy::random_u64());
   log::info("init: heap on the page pool (grows in %zu KiB regions)", mm::kHeapGrowStep / 1024);

@@ -55,6 +55,10 @@ class AllocatorPages final : public snp::PageSource {
 };
 
 constinit X86SnpHardware g_hardware;
+// The firmware region is identity mapped; guest memory is reached through the guest window of
+// the final page tables once they are active (use_guest_window()).
+constinit snp::AddressSpace g_address_space{boot::kFirmwareBase,
+                                            boot::kFirmwareBase + boot::kFirmwareRegionSize, 0};
 constinit FirmwareLog g_log;
 constinit GhcbPortIo g_port_io;
 // The boot vCPU's GHCB and the spare table for splitting the boot mapping around it: pages of
@@ -138,6 +142,7 @@ void early_boot(std::uint64_t boot_params_gpa) {
     terminate_now(fs::ghcb_msr::kReasonSnpFeatures);
   }
   g_hardware.set_cbit_mask(std::uint64_t{1} << cpuid.cbit_position());
+  g_hardware.set_address_space(&g_address_space);
   g_hardware.set_spare_table(g_boot_split_table);
   // INVLPGB/TLBSYNC: CPUID 0x80000008 EBX bit 3.
   g_hardware.set_broadcast_flush((cpuid.lookup(0x8000'0008, 0, 0).ebx & (1u << 3)) != 0);
@@ -194,6 +199,14 @@ std::uint64_t encryption_mask() {
 std::span<const std::uint64_t> shared_pages() {
   if (!g_active) return {};
   return {g_shared_pages, 1};
+}
+
+std::uint64_t guest_window() {
+  return g_active ? snp::kGuestWindowBase : 0;
+}
+
+void use_guest_window() {
+  g_address_space.guest_window = snp::kGuestWindowBase;
 }
 
 std::uint64_t known_efer() {

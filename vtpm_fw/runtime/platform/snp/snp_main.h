@@ -33,6 +33,10 @@ void accept_firmware_memory();
 // The page tables' C-bit and the firmware pages that stay shared (the boot GHCB).
 std::uint64_t encryption_mask();
 std::span<const std::uint64_t> shared_pages();
+// The guest window for the final page tables (cvtpm/snp/hardware.h), or 0 when not on SNP; once
+// those tables are active, use_guest_window() makes the SNP code reach guest memory through it.
+std::uint64_t guest_window();
+void use_guest_window();
 // EFER as the SNP entry set it (SVME | LME | LMA), or 0 when not on SNP.
 std::uint64_t known_efer();
 // Reads the boot information (the BootParams layout of IGVM boots) for SNP.

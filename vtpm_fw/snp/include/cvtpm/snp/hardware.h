@@ -39,6 +39,10 @@ struct PvalidateOutcome {
 //     (arch/x86_64/page_tables.h), which leave linear page 0 unmapped to catch null pointers.
 // Before the final page tables exist, the 32-bit entry's boot tables identity-map the low 4 GiB,
 // and the SNP code touches only firmware pages: `guest_window` is 0 and everything is identity.
+// Where the firmware's final page tables put the guest window: the start of the upper half of
+// the 48-bit address space (PML4 slot 256), far from the identity map's 512 GiB at most.
+inline constexpr std::uint64_t kGuestWindowBase = 0xFFFF'8000'0000'0000;
+
 struct AddressSpace {
   std::uint64_t firmware_start = 0;
   std::uint64_t firmware_end = 0;  // exclusive
