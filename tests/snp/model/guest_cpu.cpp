@@ -7,7 +7,7 @@ namespace cvtpm::snp::model {
 std::uint8_t* GuestCpu::checked(std::uint64_t gpa, std::size_t size, Encryption encryption,
                                 bool write) {
   const std::size_t faults = machine_.faults().size();
-  std::uint8_t* p = machine_.access(gpa, size, vmpl_, encryption, write);
+  std::uint8_t* p = machine_.guest_access(apic_id_, gpa, size, vmpl_, encryption, write);
   if (p == nullptr) {
     const std::string what =
         machine_.faults().size() > faults ? machine_.faults().back() : std::string("access denied");

@@ -19,7 +19,6 @@ class ModelHardware final : public SnpHardware {
       : machine_(machine), apic_id_(apic_id), vmpl_(vmpl) {}
 
   void unmap(std::uint8_t* mapping, std::size_t size) override;
-  void flush_tlb_all_vcpus() override { machine_.count_tlb_flush(); }
   std::uint64_t read_ghcb_msr() override;
   void write_ghcb_msr(std::uint64_t value) override;
   void vmgexit() override;
@@ -33,6 +32,8 @@ class ModelHardware final : public SnpHardware {
   PvalidateOutcome pvalidate_at(std::uint64_t linear, PageSize size, bool validate) override;
   std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
                              std::uint64_t attributes) override;
+  void invalidate_all_processors() override { machine_.invlpgb_tlbsync(apic_id_); }
+  void invalidate_this_processor() override { machine_.flush_local_tlb(apic_id_); }
 
   // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
   // another vCPU of the guest rewriting memory while the SVSM serves a call.

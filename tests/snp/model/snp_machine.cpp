@@ -52,7 +52,7 @@ void ghcb_set(std::uint8_t* ghcb, std::size_t offset, std::uint64_t value) {
 // The host CPU the PSP checks the CPUID page against: an EPYC-Milan-like processor with the
 // features the firmware needs and SEV-SNP with the configured C-bit.
 fs::CpuidFunction host_cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uint32_t signature,
-                             std::uint8_t cbit) {
+                             std::uint8_t cbit, bool invlpgb) {
   fs::CpuidFunction f{};
   f.eax_in = leaf;
   f.ecx_in = subleaf;
@@ -89,6 +89,7 @@ fs::CpuidFunction host_cpuid(std::uint32_t leaf, std::uint32_t subleaf, std::uin
       break;
     case 0x8000'0008:
       f.eax = 0x3030;
+      if (invlpgb) f.ebx = 1u << 3;  // INVLPGB/TLBSYNC
       break;
     case 0x8000'001F:
       f.eax = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 4);  // SME SEV SEV-ES SEV-SNP
@@ -303,6 +304,41 @@ std::uint8_t* Machine::access(std::uint64_t gpa, std::size_t size, std::uint8_t 
     return nullptr;
   }
   return p.data.data() + (gpa & (kPage - 1));
+}
+
+std::uint8_t* Machine::guest_access(std::uint32_t apic_id, std::uint64_t gpa, std::size_t size,
+                                    std::uint8_t vmpl, Encryption encryption, bool write) {
+  ModelVcpu& v = vcpu(apic_id);
+  const std::uint64_t base = gpa & ~(kPage - 1);
+  if (encryption == Encryption::kPrivate && vmpl > 0) {
+    auto hit = v.tlb[vmpl].find(base);
+    const std::uint8_t need = write ? fs::vmpl_permission::kWrite : fs::vmpl_permission::kRead;
+    if (hit != v.tlb[vmpl].end() && (hit->second & need) != 0 && is_ram(gpa) &&
+        (gpa & (kPage - 1)) + size <= kPage) {
+      return page(gpa).data.data() + (gpa & (kPage - 1));
+    }
+  }
+  std::uint8_t* p = access(gpa, size, vmpl, encryption, write);
+  if (p != nullptr && encryption == Encryption::kPrivate && vmpl > 0) {
+    v.tlb[vmpl][base] = rmp(gpa).permissions[vmpl];
+  }
+  return p;
+}
+
+void Machine::invlpgb_tlbsync(std::uint32_t apic_id) {
+  if (!config_.invlpgb) {
+    record_fault("INVLPGB at VMPL0 of APIC ID " + std::to_string(apic_id) +
+                 ": not available to the guest (#UD, or #VC if the hypervisor intercepts it)");
+    return;
+  }
+  ++tlb_flushes_;
+  for (auto& [apic, v] : vcpus_) {
+    for (auto& t : v->tlb) t.clear();
+  }
+}
+
+void Machine::flush_local_tlb(std::uint32_t apic_id) {
+  for (auto& t : vcpu(apic_id).tlb) t.clear();
 }
 
 PvalidateOutcome Machine::pvalidate(std::uint8_t vmpl, std::uint64_t gpa, PageSize size,
@@ -864,8 +900,8 @@ Machine::Launch Machine::launch(const igvm::IgvmFile& file,
         std::memcpy(&cpuid, pd->data.span().data(), std::min(pd->data.size(), sizeof cpuid));
         for (std::uint32_t i = 0; i < cpuid.count && i < fs::kCpuidMaxFunctions; ++i) {
           fs::CpuidFunction& f = cpuid.functions[i];
-          const fs::CpuidFunction filled =
-              host_cpuid(f.eax_in, f.ecx_in, config_.cpu_signature, config_.cbit);
+          const fs::CpuidFunction filled = host_cpuid(f.eax_in, f.ecx_in, config_.cpu_signature,
+                                                      config_.cbit, config_.cpuid_reports_invlpgb);
           f.eax = filled.eax;
           f.ebx = filled.ebx;
           f.ecx = filled.ecx;

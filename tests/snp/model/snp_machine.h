@@ -100,6 +100,10 @@ struct MachineConfig {
   std::uint8_t cbit = 51;
   std::uint32_t vcpu_count = 1;
   std::uint32_t cpu_signature = 0x00A00F11;  // EPYC-Milan
+  // INVLPGB/TLBSYNC: whether the processor executes them for the guest, and whether the CPUID
+  // page (which the hypervisor fills) reports them (CPUID 0x80000008 EBX[3]).
+  bool invlpgb = true;
+  bool cpuid_reports_invlpgb = true;
   HypervisorConfig hypervisor;
 };
 
@@ -117,6 +121,10 @@ struct ModelVcpu {
   std::uint64_t cr4 = 0x6E0;  // PAE | MCE | PGE | OSFXSR | OSXMMEXCPT
   // VMPL0's CR3 (without the C-bit): 0 while the 32-bit entry's boot tables are active.
   std::uint64_t cr3 = 0;
+  // Per VMPL: translations of guest pages this vCPU's TLB holds, with the VMPL permissions the
+  // RMP check granted when the entry was filled (APM §15.36.15: after RMPADJUST takes
+  // permissions away, vCPUs keep using such entries until their TLB is invalidated).
+  std::array<std::map<std::uint64_t, std::uint8_t>, 4> tlb;
 };
 
 class Machine {
@@ -163,8 +171,19 @@ class Machine {
   // checked against what the firmware expects, then the RMP rules of access().
   std::uint8_t* vmpl0_access(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
                              Encryption expected, bool write);
+  // --- TLBs ------------------------------------------------------------------------------------
+  // A guest program's access (VMPL > 0) on vCPU `apic_id`: a TLB hit uses the permissions cached
+  // when it was filled; a miss checks the RMP (access()) and fills the TLB.
+  std::uint8_t* guest_access(std::uint32_t apic_id, std::uint64_t gpa, std::size_t size,
+                             std::uint8_t vmpl, Encryption encryption, bool write);
+  // INVLPGB + TLBSYNC from `apic_id`: every vCPU's translations of the guest are gone when it
+  // returns (COCONUT-SVSM kernel/src/sev/tlb.rs relies on this). Without INVLPGB: #UD/#VC, a
+  // fault at VMPL0.
+  void invlpgb_tlbsync(std::uint32_t apic_id);
+  // A CR3 reload at VMPL0 of `apic_id`: that vCPU's translations only (the model lets it drop
+  // those of every VMPL of the vCPU, the generous reading; it never reaches another vCPU).
+  void flush_local_tlb(std::uint32_t apic_id);
   std::uint64_t tlb_flushes() const { return tlb_flushes_; }
-  void count_tlb_flush() { ++tlb_flushes_; }
 
   // --- Instructions -----------------------------------------------------------------------------
   // At a guest-physical address (a guest program's view: its page tables are not modelled).

@@ -50,6 +50,8 @@ SnpStatus SnpFirmware::early(std::uint64_t boot_params_gpa, std::uint64_t ghcb_g
   if (SnpStatus s = cpuid_.load(page); !s) return s;
   // The page tables use the C-bit position of the PSP-checked CPUID page; the hypervisor's claim
   // is only compared.
+  // INVLPGB/TLBSYNC: CPUID 0x80000008 EBX bit 3.
+  hardware_.set_broadcast_invalidation((cpuid_.lookup(0x8000'0008, 0, 0).ebx & (1u << 3)) != 0);
   const std::uint8_t cbit = cpuid_.cbit_position();
   if (cbit == 0) return SnpError{"CPUID page: no C-bit position (function 0x8000001F)"};
   if (hypervisor_.sev.cbit != cbit) {

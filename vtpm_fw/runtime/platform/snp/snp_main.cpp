@@ -144,8 +144,6 @@ void early_boot(std::uint64_t boot_params_gpa) {
   g_hardware.set_cbit_mask(std::uint64_t{1} << cpuid.cbit_position());
   g_hardware.set_address_space(&g_address_space);
   g_hardware.set_spare_table(g_boot_split_table);
-  // INVLPGB/TLBSYNC: CPUID 0x80000008 EBX bit 3.
-  g_hardware.set_broadcast_flush((cpuid.lookup(0x8000'0008, 0, 0).ebx & (1u << 3)) != 0);
 
   g_firmware = new (g_firmware_storage) snp::SnpFirmware(g_hardware, g_log);
   const std::uint64_t ghcb = reinterpret_cast<std::uint64_t>(g_boot_ghcb);

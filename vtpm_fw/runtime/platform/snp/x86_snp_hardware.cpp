@@ -24,17 +24,17 @@ bool X86SnpHardware::set_page_encryption_at(std::uint64_t linear, snp::Encryptio
   return ok;
 }
 
-void X86SnpHardware::flush_tlb_all_vcpus() {
-  if (broadcast_flush_) {
-    // INVLPGB (0F 01 FE) with RAX = include global translations, all addresses, then TLBSYNC
-    // (0F 01 FF) to wait for every processor.
-    asm volatile(".byte 0x0f, 0x01, 0xfe\n\t.byte 0x0f, 0x01, 0xff"
-                 :
-                 : "a"(std::uint64_t{1} << 3), "c"(0), "d"(0)
-                 : "memory");
-  } else {
-    x86::write_cr3(x86::read_cr3());
-  }
+void X86SnpHardware::invalidate_all_processors() {
+  // INVLPGB (0F 01 FE) with RAX = include global translations, all addresses, then TLBSYNC
+  // (0F 01 FF) to wait for every processor.
+  asm volatile(".byte 0x0f, 0x01, 0xfe\n\t.byte 0x0f, 0x01, 0xff"
+               :
+               : "a"(std::uint64_t{1} << 3), "c"(0), "d"(0)
+               : "memory");
+}
+
+void X86SnpHardware::invalidate_this_processor() {
+  x86::write_cr3(x86::read_cr3());
 }
 
 snp::PvalidateOutcome X86SnpHardware::pvalidate_at(std::uint64_t linear, snp::PageSize size,

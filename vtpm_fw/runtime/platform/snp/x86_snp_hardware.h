@@ -19,11 +19,8 @@ class X86SnpHardware final : public snp::SnpHardware {
   void set_cbit_mask(std::uint64_t mask) { cbit_mask_ = mask; }
   std::uint64_t cbit_mask() const { return cbit_mask_; }
   void set_spare_table(std::uint64_t* table) { spare_table_ = table; }
-  // Whether INVLPGB/TLBSYNC broadcast flushes exist (CPUID 0x80000008 EBX[3]).
-  void set_broadcast_flush(bool available) { broadcast_flush_ = available; }
 
   void unmap(std::uint8_t* mapping, std::size_t size) override;
-  void flush_tlb_all_vcpus() override;
   std::uint64_t read_ghcb_msr() override;
   void write_ghcb_msr(std::uint64_t value) override;
   void vmgexit() override;
@@ -37,11 +34,12 @@ class X86SnpHardware final : public snp::SnpHardware {
                                      bool validate) override;
   std::uint32_t rmpadjust_at(std::uint64_t linear, snp::PageSize size,
                              std::uint64_t attributes) override;
+  void invalidate_all_processors() override;
+  void invalidate_this_processor() override;
 
  private:
   std::uint64_t cbit_mask_ = 0;
   std::uint64_t* spare_table_ = nullptr;
-  bool broadcast_flush_ = false;
 };
 
 }  // namespace cvtpm::fw::snp_platform

@@ -71,8 +71,17 @@ class SnpHardware {
     return set_page_encryption_at(linear(gpa), encryption);
   }
   // Invalidates cached translations and RMP permissions on every vCPU of the guest (after
-  // permissions were taken away, so no vCPU keeps using a stale grant).
-  virtual void flush_tlb_all_vcpus() = 0;
+  // permissions were taken away, so no vCPU keeps using a stale grant): INVLPGB + TLBSYNC where
+  // the CPUID table reports them, else only this processor's TLB.
+  void flush_tlb_all_vcpus() {
+    if (broadcast_invalidation_) {
+      invalidate_all_processors();
+    } else {
+      invalidate_this_processor();
+    }
+  }
+  void set_broadcast_invalidation(bool available) { broadcast_invalidation_ = available; }
+  bool broadcast_invalidation() const { return broadcast_invalidation_; }
 
   // --- Instructions ---------------------------------------------------------------------------
   PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) {
@@ -111,9 +120,14 @@ class SnpHardware {
   virtual PvalidateOutcome pvalidate_at(std::uint64_t linear, PageSize size, bool validate) = 0;
   virtual std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
                                      std::uint64_t attributes) = 0;
+  // INVLPGB (every translation of the guest, global ones included) then TLBSYNC.
+  virtual void invalidate_all_processors() = 0;
+  // A CR3 reload on the processor that runs this code.
+  virtual void invalidate_this_processor() = 0;
 
  private:
   const AddressSpace* space_ = nullptr;
+  bool broadcast_invalidation_ = false;
 };
 
 // Maps one page-bounded access for a scope.
