@@ -34,7 +34,6 @@ class FuzzHardware final : public SnpHardware {
   void unmap(std::uint8_t*, std::size_t) override {}
   bool set_page_encryption_at(std::uint64_t, Encryption) override { return next() & 1; }
   void invalidate_all_processors() override {}
-  void invalidate_this_processor() override {}
   PvalidateOutcome pvalidate_at(std::uint64_t, PageSize, bool) override {
     return {static_cast<std::uint32_t>(next() % 8), (next() & 1) != 0};
   }

@@ -306,7 +306,6 @@ SnpStatus ModelVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   // VMSA = the running CPU's).
   boot_.machine().vcpu(apic_id).cr3 = boot_.machine().vcpu(0).cr3;
   ctx->hardware->set_address_space(&boot_.address_space());
-  ctx->hardware->set_broadcast_invalidation(boot_.hardware().broadcast_invalidation());
   const std::uint64_t ghcb = boot_.pages().allocate_page();
   if (ghcb == 0) return SnpError{"no page for the AP's GHCB"};
   if (SnpStatus s = setup_ghcb(*ctx->hardware, ghcb); !s) return s;

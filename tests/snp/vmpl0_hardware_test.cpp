@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "cvtpm/formats/snp/rmp_instructions.h"
+#include "cvtpm/formats/snp/vmsa.h"
+#include "cvtpm/snp/vmsa_builder.h"
 #include "cvtpm/vtpm/svsm_abi.h"
 #include "snp_fixture.h"
 #include "vtpm_testing.h"
@@ -17,9 +19,35 @@ namespace {
 
 namespace fs = formats::snp;
 namespace vt = vtpm::testing;
+using vtpm::call_rax;
+using vtpm::Protocol;
+using vtpm::SvsmRegisters;
 using vtpm::SvsmResult;
+namespace core_call = vtpm::core_call;
 
 constexpr std::uint64_t k4K = 4096;
+constexpr std::uint64_t kScratch = SnpBoot::kGuestScratch;
+
+SvsmResult result_of(const SvsmRegisters& r) {
+  return static_cast<SvsmResult>(r.rax);
+}
+
+fs::Vmsa guest_reset_vmsa() {
+  fs::Vmsa vmsa;
+  build_reset_vmsa(vmsa, {0xFFFFFFF0, 2, 1, 0x00A00F11});
+  return vmsa;
+}
+
+// Linux's way of starting an AP under an SVSM (wakeup_cpu_via_vmgexit): a reset-state VMSA at the
+// guest's VMPL, SVSM_CORE_CREATE_VCPU, then AP creation through the guest's own GHCB.
+SvsmResult start_ap(GuestSvsm& svsm, GuestCpu& cpu, std::uint64_t vmsa_gpa, std::uint64_t caa_gpa,
+                    std::uint32_t apic_id) {
+  cpu.write_object(vmsa_gpa, guest_reset_vmsa());
+  const SvsmResult created = result_of(svsm.call(
+      {call_rax(Protocol::kCore, core_call::kCreateVcpu), vmsa_gpa, caa_gpa, apic_id, 0}));
+  if (created == SvsmResult::kSuccess) svsm.ap_create(apic_id, vmsa_gpa, 1);
+  return created;
+}
 
 GuestSvsm discover(SnpBoot& b, GuestCpu& cpu) {
   return GuestSvsm(cpu, model::read_secrets(cpu, b.params().guest.secrets_gpa).caa);
@@ -56,6 +84,95 @@ TEST(SnpVmpl0Hardware, GuestPageZeroIsValidatedAndUsableThroughTheGuestWindow) {
       << "the SVSM zeroes a page it validates";
   EXPECT_EQ(startup_rc, 0u);
   expect_invariants(b, "after the guest used page 0");
+}
+
+// After RMPADJUST takes a page from the guest, every vCPU's TLB must drop its translation (APM
+// vol. 2 §15.36.15). Before the fix the SVSM reloaded only its own CR3 when the CPUID page (which
+// the hypervisor fills) did not report INVLPGB: another vCPU of the guest kept a writable
+// translation of the page it had handed to CREATE_VCPU and rewrote the VMSA after the SVSM had
+// checked it — here into a VMPL0 VMSA the hypervisor would then run at VMPL0.
+TEST(SnpVmpl0Hardware, ACreateVcpuPageIsOutOfReachOfEveryVcpuOnceChecked) {
+  SnpBoot probe;
+  model::MachineConfig config = default_machine_config(probe.image().ovmf_size);
+  config.cpuid_reports_invlpgb = false;  // the hypervisor leaves it out; the processor has it
+  SnpBoot b({}, config);
+  b.boot();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  ModelVcpuHost host(b);
+  b.firmware().platform().set_vcpu_host(&host);
+  constexpr std::uint64_t kApVmsa = kScratch + 3 * k4K;
+  constexpr std::uint64_t kApCaa = kScratch + 4 * k4K;
+  constexpr std::uint64_t kVictim = kScratch + 6 * k4K;  // the AP's page, given to CREATE_VCPU
+  constexpr std::uint64_t kVictimCaa = kScratch + 7 * k4K;
+  constexpr std::uint64_t kBspGhcb = kScratch + 0x30'0000;
+
+  SvsmResult ap_started{};
+  b.set_guest([&](GuestCpu& cpu) {
+    GuestSvsm svsm = discover(b, cpu);
+    model::accept_memory(svsm, kScratch, 8);
+    svsm.setup_ghcb(kBspGhcb);
+    ap_started = start_ap(svsm, cpu, kApVmsa, kApCaa, 1);
+  });
+  b.run_guest();
+  ASSERT_EQ(ap_started, SvsmResult::kSuccess);
+
+  // vCPU 1 writes the page (its TLB now holds a writable translation), then calls the SVSM.
+  bool rewrite_refused = false;
+  b.machine().set_program(1, 2, [&](GuestCpu& cpu) {
+    GuestSvsm ap(cpu, kApCaa);
+    cpu.write_object(kVictim, guest_reset_vmsa());
+    (void)ap.call({call_rax(Protocol::kCore, core_call::kQueryProtocol), 1, 0, 0, 0});
+    // Resumed after the boot vCPU's CREATE_VCPU of the page: try to make it a VMPL0 VMSA.
+    try {
+      const std::uint8_t vmpl0 = 0;
+      cpu.write(kVictim + offsetof(fs::Vmsa, vmpl), {&vmpl0, 1});
+    } catch (const model::ModelFault&) {
+      rewrite_refused = true;
+    }
+  });
+  ApContext* ap = host.context(1);
+  ASSERT_NE(ap, nullptr);
+  ASSERT_EQ(ap->loop->run_once(), RequestLoop::Step::kServed);
+
+  SvsmResult created{};
+  b.set_guest([&](GuestCpu& cpu) {
+    GuestSvsm svsm = discover(b, cpu);
+    created = result_of(
+        svsm.call({call_rax(Protocol::kCore, core_call::kCreateVcpu), kVictim, kVictimCaa, 2, 0}));
+  });
+  b.run_guest();
+  ASSERT_EQ(created, SvsmResult::kSuccess);
+  for (int i = 0; i < 10 && !b.machine().program_finished(1, 2); ++i) (void)ap->loop->run_once();
+  ASSERT_TRUE(b.machine().program_finished(1, 2));
+  EXPECT_TRUE(rewrite_refused) << "vCPU 1 still wrote the page through a stale translation";
+  const auto* vmsa = reinterpret_cast<const fs::Vmsa*>(b.machine().raw(kVictim));
+  EXPECT_EQ(vmsa->vmpl, 2u);
+  // vCPU 1's refused write is the fault the test expects; nothing else may fault.
+  b.machine().drop_faults_after(b.machine().faults().empty() ? 0 : b.machine().faults().size() - 1);
+  expect_invariants(b, "after the second CREATE_VCPU");
+}
+
+// Fail closed: a host where the guest cannot execute INVLPGB (missing, or intercepted by the
+// hypervisor) faults at the boot's probe, after a log line that says why; on hardware the fault
+// handler then ends the guest. Nothing is served with a TLB invalidation that does not reach
+// every vCPU.
+TEST(SnpVmpl0Hardware, AHostWithoutInvlpgbStopsTheBootWithAMessage) {
+  SnpBoot probe;
+  model::MachineConfig config = default_machine_config(probe.image().ovmf_size);
+  config.invlpgb = false;
+  config.cpuid_reports_invlpgb = false;
+  SnpBoot b({}, config);
+  ASSERT_TRUE(b.early());
+  ASSERT_TRUE(b.accept());
+  EXPECT_TRUE(b.machine().faults().empty());
+  (void)b.prepare();
+  ASSERT_FALSE(b.machine().faults().empty());
+  EXPECT_NE(b.machine().faults().front().find("INVLPGB"), std::string::npos);
+  EXPECT_TRUE(
+      b.log().contains("if the boot stops here, this host does not let the guest use "
+                       "them"));
+  EXPECT_TRUE(b.log().contains("does not report"));
+  b.machine().clear_faults();
 }
 
 }  // namespace

@@ -33,7 +33,6 @@ class ModelHardware final : public SnpHardware {
   std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
                              std::uint64_t attributes) override;
   void invalidate_all_processors() override { machine_.invlpgb_tlbsync(apic_id_); }
-  void invalidate_this_processor() override { machine_.flush_local_tlb(apic_id_); }
 
   // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
   // another vCPU of the guest rewriting memory while the SVSM serves a call.

@@ -337,10 +337,6 @@ void Machine::invlpgb_tlbsync(std::uint32_t apic_id) {
   }
 }
 
-void Machine::flush_local_tlb(std::uint32_t apic_id) {
-  for (auto& t : vcpu(apic_id).tlb) t.clear();
-}
-
 PvalidateOutcome Machine::pvalidate(std::uint8_t vmpl, std::uint64_t gpa, PageSize size,
                                     bool validate) {
   if (vmpl != 0) {

@@ -180,9 +180,6 @@ class Machine {
   // returns (COCONUT-SVSM kernel/src/sev/tlb.rs relies on this). Without INVLPGB: #UD/#VC, a
   // fault at VMPL0.
   void invlpgb_tlbsync(std::uint32_t apic_id);
-  // A CR3 reload at VMPL0 of `apic_id`: that vCPU's translations only (the model lets it drop
-  // those of every VMPL of the vCPU, the generous reading; it never reaches another vCPU).
-  void flush_local_tlb(std::uint32_t apic_id);
   std::uint64_t tlb_flushes() const { return tlb_flushes_; }
 
   // --- Instructions -----------------------------------------------------------------------------

@@ -50,8 +50,6 @@ SnpStatus SnpFirmware::early(std::uint64_t boot_params_gpa, std::uint64_t ghcb_g
   if (SnpStatus s = cpuid_.load(page); !s) return s;
   // The page tables use the C-bit position of the PSP-checked CPUID page; the hypervisor's claim
   // is only compared.
-  // INVLPGB/TLBSYNC: CPUID 0x80000008 EBX bit 3.
-  hardware_.set_broadcast_invalidation((cpuid_.lookup(0x8000'0008, 0, 0).ebx & (1u << 3)) != 0);
   const std::uint8_t cbit = cpuid_.cbit_position();
   if (cbit == 0) return SnpError{"CPUID page: no C-bit position (function 0x8000001F)"};
   if (hypervisor_.sev.cbit != cbit) {
@@ -109,6 +107,16 @@ SnpStatus SnpFirmware::prepare(std::span<const GpaRange> ram, vtpm::Allocator& a
       !s) {
     return s;
   }
+
+  // Every RMP permission change is followed by INVLPGB + TLBSYNC; find out now, at boot, whether
+  // this host provides them (a fault here stops the boot), not in the middle of a guest's call.
+  const bool reported = (cpuid_.lookup(0x8000'0008, 0, 0).ebx & (1u << 3)) != 0;
+  log_.write(LogLevel::kInfo,
+             "snp: TLB invalidation on every vCPU with INVLPGB/TLBSYNC (the CPUID page %s them); "
+             "if the boot stops here, this host does not let the guest use them and cvtpm "
+             "cannot run",
+             reported ? "reports" : "does not report");
+  hardware_.flush_tlb_all_vcpus();
 
   SnpPlatformConfig config;
   config.guest_vmpl = params_.guest_vmpl;

@@ -25,16 +25,13 @@ bool X86SnpHardware::set_page_encryption_at(std::uint64_t linear, snp::Encryptio
 }
 
 void X86SnpHardware::invalidate_all_processors() {
-  // INVLPGB (0F 01 FE) with RAX = include global translations, all addresses, then TLBSYNC
-  // (0F 01 FF) to wait for every processor.
+  // INVLPGB (0F 01 FE) with COCONUT-SVSM's operands (kernel/src/sev/tlb.rs flush_tlb): RAX = ASID
+  // valid (bit 2) | include global translations (bit 3), no address, ECX = 0, EDX = ASID 0 (the
+  // guest's own); then TLBSYNC (0F 01 FF) waits until every processor has finished.
   asm volatile(".byte 0x0f, 0x01, 0xfe\n\t.byte 0x0f, 0x01, 0xff"
                :
-               : "a"(std::uint64_t{1} << 3), "c"(0), "d"(0)
+               : "a"((std::uint64_t{1} << 2) | (std::uint64_t{1} << 3)), "c"(0), "d"(0)
                : "memory");
-}
-
-void X86SnpHardware::invalidate_this_processor() {
-  x86::write_cr3(x86::read_cr3());
 }
 
 snp::PvalidateOutcome X86SnpHardware::pvalidate_at(std::uint64_t linear, snp::PageSize size,

@@ -35,7 +35,6 @@ class X86SnpHardware final : public snp::SnpHardware {
   std::uint32_t rmpadjust_at(std::uint64_t linear, snp::PageSize size,
                              std::uint64_t attributes) override;
   void invalidate_all_processors() override;
-  void invalidate_this_processor() override;
 
  private:
   std::uint64_t cbit_mask_ = 0;

@@ -71,17 +71,13 @@ class SnpHardware {
     return set_page_encryption_at(linear(gpa), encryption);
   }
   // Invalidates cached translations and RMP permissions on every vCPU of the guest (after
-  // permissions were taken away, so no vCPU keeps using a stale grant): INVLPGB + TLBSYNC where
-  // the CPUID table reports them, else only this processor's TLB.
-  void flush_tlb_all_vcpus() {
-    if (broadcast_invalidation_) {
-      invalidate_all_processors();
-    } else {
-      invalidate_this_processor();
-    }
-  }
-  void set_broadcast_invalidation(bool available) { broadcast_invalidation_ = available; }
-  bool broadcast_invalidation() const { return broadcast_invalidation_; }
+  // permissions were taken away, so no vCPU keeps using a stale grant; APM vol. 2 §15.36.15):
+  // INVLPGB, then TLBSYNC to wait for every processor, as COCONUT-SVSM does after every RMP
+  // change (kernel/src/sev/tlb.rs). There is no fallback: a CR3 reload reaches only the
+  // processor that runs it, and the CPUID bit that reports INVLPGB comes from the hypervisor.
+  // Where the instruction is missing or intercepted, it faults and the SVSM stops (the boot
+  // probes it once, SnpFirmware::prepare).
+  void flush_tlb_all_vcpus() { invalidate_all_processors(); }
 
   // --- Instructions ---------------------------------------------------------------------------
   PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) {
@@ -122,12 +118,9 @@ class SnpHardware {
                                      std::uint64_t attributes) = 0;
   // INVLPGB (every translation of the guest, global ones included) then TLBSYNC.
   virtual void invalidate_all_processors() = 0;
-  // A CR3 reload on the processor that runs this code.
-  virtual void invalidate_this_processor() = 0;
 
  private:
   const AddressSpace* space_ = nullptr;
-  bool broadcast_invalidation_ = false;
 };
 
 // Maps one page-bounded access for a scope.
