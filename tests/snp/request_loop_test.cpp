@@ -409,19 +409,21 @@ TEST_F(SnpLoopTest, CreateVcpuRefusesAVmsaForAMorePrivilegedVmpl) {
   const Try tries[] = {{0, 0x1000, 1}, {1, 0x1000, 1}, {2, 0, 1}, {2, 0x1000, 0x21}};
   std::vector<SvsmResult> results;
   std::vector<RmpEntry> entries;
+  // Not 2 MiB aligned (a VMSA there is refused for another reason: the SNP erratum).
+  constexpr std::uint64_t kVmsa = kScratch + k4K;
   run([&](Guest& g) {
-    accept_memory(g.svsm, kScratch, 2);
+    accept_memory(g.svsm, kScratch, 3);
     for (const Try& t : tries) {
       fs::Vmsa v{};
       v.vmpl = t.vmpl;
       v.efer = t.efer;
       v.sev_features = t.features;
-      g.cpu.write_object(kScratch, v);
+      g.cpu.write_object(kVmsa, v);
       results.push_back(result_of(g.svsm.call(
-          {call_rax(Protocol::kCore, core_call::kCreateVcpu), kScratch, kScratch + k4K, 5, 0})));
-      entries.push_back(g.boot.machine().rmp(kScratch));
+          {call_rax(Protocol::kCore, core_call::kCreateVcpu), kVmsa, kVmsa + k4K, 5, 0})));
+      entries.push_back(g.boot.machine().rmp(kVmsa));
       // The guest can still use its page.
-      g.cpu.write(kScratch, std::vector<std::uint8_t>{0});
+      g.cpu.write(kVmsa, std::vector<std::uint8_t>{0});
     }
   });
   for (std::size_t i = 0; i < results.size(); ++i) {

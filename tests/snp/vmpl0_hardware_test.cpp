@@ -175,5 +175,81 @@ TEST(SnpVmpl0Hardware, AHostWithoutInvlpgbStopsTheBootWithAMessage) {
   b.machine().clear_faults();
 }
 
+// VMSAs never sit at a 2 MiB-aligned address (the erratum in the model's vmsa_of). The boot
+// VMSA comes from the firmware's page pool: here the pool's next pages are arranged so that the
+// page the firmware used to take for it is 2 MiB aligned.
+TEST(SnpVmpl0Hardware, TheBootVmsaIsNever2MiBAligned) {
+  SnpBoot b;
+  ASSERT_TRUE(b.early());
+  ASSERT_TRUE(b.accept());
+  ASSERT_TRUE(b.activate_paging());
+  // prepare() takes the guest-request pages first, then the boot VMSA's.
+  constexpr std::uint64_t k2M = 0x20'0000;
+  const std::uint64_t boundary = (b.pages().next() + 2 * k4K + k2M - 1) & ~(k2M - 1);
+  while (b.pages().next() < boundary - 2 * k4K) ASSERT_NE(b.pages().allocate_page(), 0u);
+  ASSERT_TRUE(b.prepare());
+  EXPECT_NE(b.firmware().boot_vmsa_gpa() & (k2M - 1), 0u);
+  vtpm::TpmEngine& engine = vt::shared_engine(vtpm::EkAlgorithm::kEccP256);
+  ASSERT_TRUE(engine.power_on());
+  b.firmware().serve(&engine);
+  SvsmRegisters out{};
+  b.set_guest([&](GuestCpu& cpu) {
+    GuestSvsm svsm = discover(b, cpu);
+    out = svsm.call({call_rax(Protocol::kCore, core_call::kQueryProtocol), 1, 0, 0, 0});
+  });
+  b.run_guest();
+  EXPECT_EQ(result_of(out), SvsmResult::kSuccess);
+  expect_invariants(b, "after the first call");
+}
+
+// The firmware takes every VMSA page it allocates itself (the boot VMSA, the APs' VMPL0 VMSAs in
+// ap_contexts.cpp) through allocate_vmsa_page.
+TEST(SnpVmpl0Hardware, VmsaPagesSkipA2MiBAlignedPageAndGiveItBack) {
+  struct Pages final : PageSource {
+    std::vector<std::uint64_t> next{0x0820'0000, 0x0820'1000};
+    std::vector<std::uint64_t> released;
+    std::uint64_t allocate_page() override {
+      if (next.empty()) return 0;
+      const std::uint64_t p = next.front();
+      next.erase(next.begin());
+      return p;
+    }
+    void release_page(std::uint64_t gpa) override { released.push_back(gpa); }
+  } pages;
+  EXPECT_EQ(allocate_vmsa_page(pages), 0x0820'1000u);
+  EXPECT_EQ(pages.released, std::vector<std::uint64_t>{0x0820'0000});
+  pages.next = {0x0830'3000};
+  EXPECT_EQ(allocate_vmsa_page(pages), 0x0830'3000u);
+  pages.next = {0x0840'0000};
+  EXPECT_EQ(allocate_vmsa_page(pages), 0u) << "out of pages after the aligned one";
+}
+
+// A guest page at a 2 MiB boundary handed to CREATE_VCPU is refused (Linux never does it:
+// snp_alloc_vmsa_page takes the second page of an 8 KiB allocation); the page stays the guest's.
+TEST(SnpVmpl0Hardware, CreateVcpuRefusesA2MiBAlignedVmsaPage) {
+  SnpBoot b;
+  b.boot();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  ModelVcpuHost host(b);
+  b.firmware().platform().set_vcpu_host(&host);
+  constexpr std::uint64_t kAligned = kScratch;  // 16 MiB
+  static_assert(kAligned % 0x20'0000 == 0);
+  SvsmResult created{};
+  b.set_guest([&](GuestCpu& cpu) {
+    GuestSvsm svsm = discover(b, cpu);
+    model::accept_memory(svsm, kScratch, 8);
+    svsm.setup_ghcb(kScratch + 0x30'0000);
+    created = start_ap(svsm, cpu, kAligned, kScratch + 4 * k4K, 1);
+  });
+  b.run_guest();
+  EXPECT_EQ(created, SvsmResult::kInvalidAddress);
+  EXPECT_FALSE(b.machine().rmp(kAligned).vmsa);
+  EXPECT_EQ(b.machine().rmp(kAligned).permissions[2], fs::vmpl_permission::kAll);
+  EXPECT_EQ(host.started(), 0u);
+  // Had the page been accepted, vCPU 1 would fault on its first VMRUN.
+  if (ApContext* ap = host.context(1)) (void)ap->loop->run_once();
+  expect_invariants(b, "after the refused CREATE_VCPU");
+}
+
 }  // namespace
 }  // namespace cvtpm::snp::testing

@@ -480,6 +480,14 @@ fs::Vmsa* Machine::vmsa_of(ModelVcpu& v, std::uint8_t vmpl) {
     record_fault("VMRUN: " + hex(gpa) + " is not a validated VMSA page");
     return nullptr;
   }
+  if ((gpa & (kLarge - 1)) == 0) {
+    // The SNP erratum Linux works around in snp_alloc_vmsa_page ("the CPU will incorrectly signal
+    // an RMP violation #PF if a large page (2MB or 1GB) collides with the RMP entry of VMSA
+    // page") and COCONUT-SVSM in VmsaPage::new (kernel/src/sev/vmsa.rs): a VMSA page must not be
+    // 2 MiB aligned. Which processors have it is not public; the model has it everywhere.
+    record_fault("VMRUN: VMSA " + hex(gpa) + " is 2 MiB aligned (SNP erratum: spurious RMP #PF)");
+    return nullptr;
+  }
   auto* vmsa = reinterpret_cast<fs::Vmsa*>(p.data.data());
   if (vmsa->vmpl != vmpl) {
     record_fault("VMRUN: VMSA " + hex(gpa) + " is for VMPL" + std::to_string(vmsa->vmpl));

@@ -128,7 +128,7 @@ SnpStatus SnpFirmware::prepare(std::span<const GpaRange> ram, vtpm::Allocator& a
   // firmware's secrets page (which stays in firmware memory).
   request_page_gpa_ = pages.allocate_page();
   response_page_gpa_ = pages.allocate_page();
-  boot_vmsa_gpa_ = pages.allocate_page();
+  boot_vmsa_gpa_ = allocate_vmsa_page(pages);
   if (request_page_gpa_ == 0 || response_page_gpa_ == 0 || boot_vmsa_gpa_ == 0) {
     return SnpError{"no firmware pages for the guest request channel and the boot VMSA"};
   }

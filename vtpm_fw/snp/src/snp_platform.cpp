@@ -6,6 +6,7 @@
 
 #include "cvtpm/formats/snp/rmp_instructions.h"
 #include "cvtpm/formats/snp/vmsa.h"
+#include "cvtpm/snp/page_source.h"
 #include "cvtpm/snp/page_state.h"
 #include "cvtpm/snp/vmsa_builder.h"
 
@@ -108,6 +109,8 @@ SvsmResult SnpPlatform::create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gp
   if (vcpus_.find_vmsa(vmsa_gpa) != VcpuTable::kCapacity) return SvsmResult::kProtocolFailInUse;
   if (vcpus_.find_apic(apic_id) != VcpuTable::kCapacity) return SvsmResult::kProtocolFailInUse;
   if (!ram_.validated(vmsa_gpa, kPageSize)) return SvsmResult::kInvalidAddress;
+  // A 2 MiB-aligned VMSA would trip the SNP erratum page_source.h describes.
+  if (!vmsa_page_allowed(vmsa_gpa)) return SvsmResult::kInvalidAddress;
   const std::size_t slot = vcpus_.allocate(false);
   if (slot == VcpuTable::kCapacity) return SvsmResult::kInvalidParameter;
 

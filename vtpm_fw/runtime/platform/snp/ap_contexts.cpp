@@ -19,6 +19,7 @@
 #include "cvtpm/snp/vmsa_builder.h"
 #include "libc/shim.h"
 #include "panic/panic.h"
+#include "platform/snp/pool_pages.h"
 #include "platform/snp/x86_snp_hardware.h"
 
 extern "C" void fw_snp_ap_entry();
@@ -79,8 +80,10 @@ std::uint64_t allocate_pages(std::size_t count) {
 
 // Builds the AP's VMPL0 VMSA and asks the hypervisor to start it at fw_snp_ap_entry.
 snp::SnpStatus launch(CpuContext& ctx, std::uint64_t stack_top) {
-  const std::uint64_t vmsa_gpa = allocate_pages(1);
+  PoolPages pool(*g_pages);
+  const std::uint64_t vmsa_gpa = snp::allocate_vmsa_page(pool);
   if (vmsa_gpa == 0) return snp::SnpError{"no page for the AP's VMSA"};
+  libc::memset(reinterpret_cast<void*>(vmsa_gpa), 0, k4K);
   TablePointer gdt{};
   TablePointer idt{};
   asm volatile("sgdt %0" : "=m"(gdt));

@@ -17,6 +17,7 @@
 #include "panic/panic.h"
 #include "platform/native/native_platform.h"
 #include "platform/snp/ap_contexts.h"
+#include "platform/snp/pool_pages.h"
 #include "platform/snp/x86_snp_hardware.h"
 
 namespace cvtpm::fw::snp_platform {
@@ -42,16 +43,6 @@ class GhcbPortIo final : public console::PortIo {
  public:
   std::uint8_t read8(std::uint16_t port) override;
   void write8(std::uint16_t port, std::uint8_t value) override;
-};
-
-// Firmware pages for the SNP code: the page allocator (whose pool is validated memory by then).
-class AllocatorPages final : public snp::PageSource {
- public:
-  explicit AllocatorPages(mm::PageAllocator& pages) : pages_(pages) {}
-  std::uint64_t allocate_page() override { return pages_.allocate(1); }
-
- private:
-  mm::PageAllocator& pages_;
 };
 
 constinit X86SnpHardware g_hardware;
@@ -222,7 +213,7 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
   snp::GpaRange ram[native::BootInfo::kMaxRam];
   for (std::size_t i = 0; i < info.ram_count; ++i) ram[i] = {info.ram[i].start, info.ram[i].end};
   static mm::HeapAllocator allocator(mm::firmware_heap());
-  static AllocatorPages page_source(pages);
+  static PoolPages page_source(pages);
   start_ap_support(pages);
   const snp::SnpStatus prepared =
       g_firmware->prepare({ram, info.ram_count}, allocator, page_source, &ap_vcpu_host());

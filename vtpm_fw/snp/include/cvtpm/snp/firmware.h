@@ -26,6 +26,7 @@
 #include "cvtpm/snp/guest_ram.h"
 #include "cvtpm/snp/hardware.h"
 #include "cvtpm/snp/log.h"
+#include "cvtpm/snp/page_source.h"
 #include "cvtpm/snp/request_loop.h"
 #include "cvtpm/snp/snp_platform.h"
 #include "cvtpm/snp/status.h"
@@ -34,16 +35,6 @@
 #include "cvtpm/vtpm/tpm_engine.h"
 
 namespace cvtpm::snp {
-
-// Whole pages of validated private firmware memory (the page allocator in the firmware).
-class PageSource {
- public:
-  // GPA of a fresh page, or 0.
-  virtual std::uint64_t allocate_page() = 0;
-
- protected:
-  ~PageSource() = default;
-};
 
 // Storage for an object constructed later, without the heap.
 template <typename T>
