@@ -142,6 +142,21 @@ void GuestSvsm::ap_create(std::uint32_t apic_id, std::uint64_t vmsa_gpa,
   }
 }
 
+void GuestSvsm::ap_hlt_loop() {
+  if (ghcb_ == 0) throw GuestError("guest: the AP halt loop needs a GHCB");
+  for (;;) {
+    std::vector<std::uint8_t> page(4096, 0);
+    put64(page, offsetof(fs::Ghcb, sw_exit_code), fs::ghcb_exit::kApHltLoop);
+    put64(page, offsetof(fs::Ghcb, sw_exit_info_1), 0);
+    put64(page, offsetof(fs::Ghcb, sw_exit_info_2), 0);
+    cpu_.write_shared(ghcb_, page);
+    cpu_.set_ghcb_msr(ghcb_);
+    cpu_.vmgexit();
+    // "Wakeup signal?": a valid, non-zero sw_exit_info_2 ends the loop.
+    if (get64(cpu_.read_shared(ghcb_, 4096), offsetof(fs::Ghcb, sw_exit_info_2)) != 0) return;
+  }
+}
+
 std::uint64_t pvalidate_entry(std::uint64_t gpa, bool validate, bool large, bool ignore_cf) {
   std::uint64_t e = gpa & vtpm::pvalidate_entry::kGfnMask;
   if (large) e |= vtpm::pvalidate_entry::kPageSize2M;

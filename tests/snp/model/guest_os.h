@@ -67,6 +67,10 @@ class GuestSvsm {
 
   // The guest's own GHCB exits (not SVSM calls): AP creation at its VMPL.
   void ap_create(std::uint32_t apic_id, std::uint64_t vmsa_gpa, std::uint64_t sev_features);
+  // An offline CPU: Linux's sev_es_ap_hlt_loop (arch/x86/coco/sev/core.c) waits in the
+  // hypervisor with the GHCB exit AP_HLT_LOOP until a wake-up; when the CPU comes back online
+  // Linux gives it a new VMSA instead, and this context never resumes.
+  void ap_hlt_loop();
 
  private:
   bool vmgexit_to_svsm();

@@ -113,6 +113,7 @@ struct ModelVcpu::Runner {
   bool started = false;
   bool finished = false;
   bool stop = false;
+  bool halted = false;  // the program waits in the AP halt loop
   std::string failure;
   std::unique_ptr<GuestCpu> cpu;
 };
@@ -378,6 +379,10 @@ std::uint32_t Machine::rmpadjust(std::uint8_t vmpl, std::uint64_t gpa, PageSize 
     return fs::rmp_result::kFailPermission;
   }
   if ((permissions & ~fs::vmpl_permission::kAll) != 0) return fs::rmp_result::kFailInput;
+  // A VMSA between VMRUN and #VMEXIT cannot change (APM §15.36.12 marks it in use; Linux makes
+  // the AP leave guest mode before an RMPADJUST clears the VMSA flag, shutdown_all_aps). The
+  // result code for RMPADJUST is not documented where the model's sources could read it.
+  if (first.rmp.vmsa && vmsas_in_use_.count(gpa) != 0) return fs::rmp_result::kFailInUse;
   for (std::uint64_t a = gpa; a < gpa + bytes; a += kPage) {
     RmpEntry& e = page(a).rmp;
     e.permissions[target] = permissions;
@@ -496,75 +501,146 @@ fs::Vmsa* Machine::vmsa_of(ModelVcpu& v, std::uint8_t vmpl) {
   return vmsa;
 }
 
+void Machine::acquire_turn() {
+  std::unique_lock lock(turn_mutex_);
+  turn_cv_.wait(lock, [this] { return !turn_taken_; });
+  turn_taken_ = true;
+}
+
+void Machine::release_turn() {
+  {
+    std::lock_guard lock(turn_mutex_);
+    turn_taken_ = false;
+  }
+  turn_cv_.notify_all();
+}
+
+void Machine::stop_vcpus() {
+  {
+    std::lock_guard lock(turn_mutex_);
+    stopping_ = true;
+  }
+  turn_cv_.notify_all();
+}
+
+bool Machine::program_halted(std::uint32_t apic_id, std::uint8_t vmpl) {
+  auto& runner = vcpu(apic_id).runners.at(vmpl);
+  if (!runner) return false;
+  std::lock_guard lock(runner->mutex);
+  return runner->halted;
+}
+
+void Machine::stop_program(ModelVcpu& v, std::uint8_t vmpl) {
+  auto& runner = v.runners.at(vmpl);
+  if (!runner) return;
+  {
+    std::lock_guard lock(runner->mutex);
+    runner->stop = true;
+    runner->guest_turn = true;
+  }
+  runner->cv.notify_all();
+  if (runner->thread.joinable()) runner->thread.join();
+  runner.reset();
+}
+
 bool Machine::run_vmpl(ModelVcpu& v, std::uint8_t target) {
   if (target == 0 || target > 3 || config_.hypervisor.run_vmpl_fails) return false;
-  fs::Vmsa* vmsa = vmsa_of(v, target);
-  if (vmsa == nullptr) return false;
-  if ((vmsa->efer & (1u << 12)) == 0) {
-    record_fault("VMRUN: EFER.SVME clear in the VMSA of VMPL" + std::to_string(target));
-    return false;
-  }
-  if (!v.programs[target]) {
-    vmsa->guest_exit_code = fs::ghcb_exit::kHlt;
-    return true;
-  }
-  auto& runner = v.runners[target];
-  if (!runner) {
-    runner = std::make_unique<ModelVcpu::Runner>();
-    runner->cpu = std::make_unique<GuestCpu>(*this, v.apic_id, target);
-  }
-  {
-    std::unique_lock lock(runner->mutex);
-    if (runner->finished) {
+  for (;;) {
+    if (v.restart[target]) {
+      // AP creation gave the vCPU a new VMSA while its program waited in the halt loop: that
+      // program is gone, the next one starts from the beginning.
+      v.restart[target] = false;
+      stop_program(v, target);
+    }
+    fs::Vmsa* vmsa = vmsa_of(v, target);
+    if (vmsa == nullptr) return false;
+    if ((vmsa->efer & (1u << 12)) == 0) {
+      record_fault("VMRUN: EFER.SVME clear in the VMSA of VMPL" + std::to_string(target));
+      return false;
+    }
+    if (!v.programs[target]) {
       vmsa->guest_exit_code = fs::ghcb_exit::kHlt;
       return true;
     }
-  }
-  GuestRegisters& regs = runner->cpu->regs;
-  regs.rax = vmsa->rax;
-  regs.rbx = vmsa->rbx;
-  regs.rcx = vmsa->rcx;
-  regs.rdx = vmsa->rdx;
-  regs.r8 = vmsa->r8;
-  regs.r9 = vmsa->r9;
-  if (!runner->started) {
-    runner->started = true;
-    ModelVcpu::Runner* r = runner.get();
-    GuestProgram program = v.programs[target];
-    r->thread = std::thread([r, program] {
-      {
-        std::unique_lock lock(r->mutex);
-        r->cv.wait(lock, [r] { return r->guest_turn; });
-        if (r->stop) {
-          r->finished = true;
-          return;
+    auto& runner = v.runners[target];
+    if (!runner) {
+      runner = std::make_unique<ModelVcpu::Runner>();
+      runner->cpu = std::make_unique<GuestCpu>(*this, v.apic_id, target);
+    }
+    {
+      std::unique_lock lock(runner->mutex);
+      if (runner->finished) {
+        vmsa->guest_exit_code = fs::ghcb_exit::kHlt;
+        return true;
+      }
+    }
+    GuestRegisters& regs = runner->cpu->regs;
+    regs.rax = vmsa->rax;
+    regs.rbx = vmsa->rbx;
+    regs.rcx = vmsa->rcx;
+    regs.rdx = vmsa->rdx;
+    regs.r8 = vmsa->r8;
+    regs.r9 = vmsa->r9;
+    if (!runner->started) {
+      runner->started = true;
+      ModelVcpu::Runner* r = runner.get();
+      GuestProgram program = v.programs[target];
+      r->thread = std::thread([r, program] {
+        {
+          std::unique_lock lock(r->mutex);
+          r->cv.wait(lock, [r] { return r->guest_turn; });
+          if (r->stop) {
+            r->finished = true;
+            return;
+          }
         }
-      }
-      std::string failure;
-      try {
-        program(*r->cpu);
-      } catch (const ProgramStopped&) {
-        return;
-      } catch (const std::exception& e) {
-        failure = e.what();
-      } catch (...) {
-        failure = "unknown exception";
-      }
-      std::lock_guard lock(r->mutex);
-      r->failure = failure;
-      r->finished = true;
-      r->guest_turn = false;
-      r->cv.notify_all();
+        std::string failure;
+        try {
+          program(*r->cpu);
+        } catch (const ProgramStopped&) {
+          return;
+        } catch (const std::exception& e) {
+          failure = e.what();
+        } catch (...) {
+          failure = "unknown exception";
+        }
+        std::lock_guard lock(r->mutex);
+        r->failure = failure;
+        r->finished = true;
+        r->guest_turn = false;
+        r->cv.notify_all();
+      });
+    }
+    const std::uint64_t vmsa_gpa = v.vmsa_gpa[target];
+    vmsas_in_use_.insert(vmsa_gpa);
+    bool halted = false;
+    {
+      std::unique_lock lock(runner->mutex);
+      runner->guest_turn = true;
+      runner->cv.notify_all();
+      runner->cv.wait(lock, [&] { return !runner->guest_turn; });
+      if (runner->finished) vmsa->guest_exit_code = fs::ghcb_exit::kHlt;
+      halted = runner->halted;
+    }
+    vmsas_in_use_.erase(vmsa_gpa);
+    if (!halted) return true;
+    // The guest waits in the hypervisor; this VMPL0 context stays inside its VMGEXIT until AP
+    // creation or destruction for this vCPU, and lets other vCPUs run meanwhile.
+    std::unique_lock lock(turn_mutex_);
+    const bool held = turn_taken_;
+    if (held) {
+      turn_taken_ = false;
+      turn_cv_.notify_all();
+    }
+    turn_cv_.wait(lock, [&] {
+      return stopping_ ||
+             ((v.restart[target] || v.vmsa_gpa[target] != vmsa_gpa) && (!held || !turn_taken_));
     });
+    if (stopping_) return false;
+    if (held) turn_taken_ = true;
+    lock.unlock();
+    if (!v.restart[target]) return false;  // destroyed: nothing to run
   }
-  {
-    std::unique_lock lock(runner->mutex);
-    runner->guest_turn = true;
-    runner->cv.notify_all();
-    runner->cv.wait(lock, [&] { return !runner->guest_turn; });
-    if (runner->finished) vmsa->guest_exit_code = fs::ghcb_exit::kHlt;
-  }
-  return true;
 }
 
 void Machine::switch_to_vmpl0(ModelVcpu& v, std::uint8_t vmpl) {
@@ -752,6 +828,22 @@ void Machine::handle_ghcb_page(ModelVcpu& v, std::uint8_t vmpl) {
       handle_psc(v, vmpl, ghcb, scratch);
       break;
     }
+    case fs::ghcb_exit::kApHltLoop: {
+      // The hypervisor holds the vCPU until it wakes it; AP creation of a new VMSA for it or its
+      // destruction replace this context instead (its program is stopped).
+      auto& runner = v.runners.at(vmpl);
+      if (!runner) {
+        record_fault("hypervisor: AP halt loop from a vCPU that runs no program");
+        out_info1 = 1;
+        break;
+      }
+      std::unique_lock lock(runner->mutex);
+      runner->halted = true;
+      runner->guest_turn = false;
+      runner->cv.notify_all();
+      runner->cv.wait(lock, [&] { return runner->stop; });
+      throw ProgramStopped{};
+    }
     case fs::ghcb_exit::kGuestRequest:
       handle_guest_request(ghcb, info1, info2);
       return;  // sets its own outputs
@@ -852,12 +944,19 @@ void Machine::handle_ap_creation(ModelVcpu& v, std::uint8_t vmpl, std::uint8_t* 
   } else {
     ModelVcpu& target_vcpu = vcpu(apic);
     (void)v;
-    if (request == fs::ap_creation::kDestroy) {
-      target_vcpu.vmsa_gpa[target] = 0;
-    } else {
-      target_vcpu.vmsa_gpa[target] = info2;
-      target_vcpu.vmsa_features[target] = features;
+    {
+      std::lock_guard lock(turn_mutex_);
+      const auto& runner = target_vcpu.runners[target];
+      const bool halted = runner && &target_vcpu != &v && program_halted(apic, target);
+      if (request == fs::ap_creation::kDestroy) {
+        target_vcpu.vmsa_gpa[target] = 0;
+      } else {
+        target_vcpu.vmsa_gpa[target] = info2;
+        target_vcpu.vmsa_features[target] = features;
+        if (halted) target_vcpu.restart[target] = true;
+      }
     }
+    turn_cv_.notify_all();
   }
   ghcb_set(ghcb, offsetof(fs::Ghcb, sw_exit_info_1), out_info1);
   ghcb_set(ghcb, offsetof(fs::Ghcb, sw_exit_info_2), 0);

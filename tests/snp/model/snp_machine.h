@@ -125,6 +125,10 @@ struct ModelVcpu {
   // RMP check granted when the entry was filled (APM §15.36.15: after RMPADJUST takes
   // permissions away, vCPUs keep using such entries until their TLB is invalidated).
   std::array<std::map<std::uint64_t, std::uint8_t>, 4> tlb;
+  // Per VMPL: AP creation gave this vCPU a new VMSA while its program waited in the AP halt
+  // loop; the next run starts the program afresh on the new VMSA (Linux's AP starts at its
+  // trampoline).
+  std::array<bool, 4> restart{};
 };
 
 class Machine {
@@ -202,6 +206,28 @@ class Machine {
   void set_program(std::uint32_t apic_id, std::uint8_t vmpl, GuestProgram program);
   // Whether the program of (apic_id, vmpl) has returned; its failure message if it threw.
   bool program_finished(std::uint32_t apic_id, std::uint8_t vmpl);
+  // Whether the program of (apic_id, vmpl) waits in the AP halt loop (GHCB exit kApHltLoop).
+  bool program_halted(std::uint32_t apic_id, std::uint8_t vmpl);
+
+  // --- Several vCPUs at once -----------------------------------------------------------------
+  // Tests that run vCPUs on threads of their own let one vCPU act at a time: whoever runs a
+  // vCPU's VMPL0 code (or drives a guest through it) holds the turn. A VMPL0 context whose guest
+  // waits in the AP halt loop gives the turn up inside run_vmpl until AP creation or destruction
+  // for that vCPU wakes it, as the hardware keeps that VMPL0 context inside its VMGEXIT.
+  void acquire_turn();
+  void release_turn();
+  // Ends the test's vCPU threads: every VMPL0 context waiting in run_vmpl returns (run failed).
+  void stop_vcpus();
+  // Says that a processor runs the VMSA at `gpa` right now (between VMRUN and #VMEXIT): for tests
+  // of what happens to a VMSA another physical CPU is executing, which the model, running one
+  // vCPU at a time, never produces on its own.
+  void set_vmsa_in_use(std::uint64_t gpa, bool in_use) {
+    if (in_use) {
+      vmsas_in_use_.insert(gpa);
+    } else {
+      vmsas_in_use_.erase(gpa);
+    }
+  }
   std::string program_failure(std::uint32_t apic_id, std::uint8_t vmpl);
 
   // --- Observations ------------------------------------------------------------------------------
@@ -243,6 +269,8 @@ class Machine {
                           std::uint64_t info2);
   // Runs `target` on `v` from VMPL0 until it asks for VMPL0 again; false if the VMSA is unusable.
   bool run_vmpl(ModelVcpu& v, std::uint8_t target);
+  // Ends the program of (v, vmpl) (it throws ProgramStopped where it waits) and forgets it.
+  void stop_program(ModelVcpu& v, std::uint8_t vmpl);
   // A guest program asks for VMPL0: saves its registers in its VMSA and waits to be resumed.
   void switch_to_vmpl0(ModelVcpu& v, std::uint8_t vmpl);
   formats::snp::Vmsa* vmsa_of(ModelVcpu& v, std::uint8_t vmpl);
@@ -258,6 +286,12 @@ class Machine {
   std::optional<std::uint64_t> termination_;
   std::map<std::uint32_t, std::uint64_t> msrs_;
   std::uint64_t tlb_flushes_ = 0;
+  std::mutex turn_mutex_;
+  std::condition_variable turn_cv_;  // the turn, and halted VMPL0 contexts waiting for AP creation
+  bool turn_taken_ = false;
+  bool stopping_ = false;
+  // VMSAs between VMRUN and #VMEXIT (APM §15.36.12 "in use").
+  std::set<std::uint64_t> vmsas_in_use_;
   std::uint64_t vmgexits_ = 0;
   std::uint64_t vmpl0_sev_features_ = 1;
   std::vector<std::uint8_t> last_guest_response_;

@@ -25,27 +25,36 @@ bool with_vmsa(SnpHardware& hardware, std::uint64_t gpa, Fn fn) {
 RequestLoop::Step RequestLoop::run_once() {
   VcpuTable& vcpus = platform_.vcpus();
   // The vCPU table and the VMSAs in it change only under the service lock (CREATE_VCPU and
-  // DELETE_VCPU run inside a call): claim this vCPU's VMSA as running under it, so a DELETE from
-  // another vCPU sees it in use instead of racing the EFER.SVME changes.
+  // DELETE_VCPU run inside a call).
   platform_.lock();
   std::size_t slot = vcpus.find_apic(apic_id_);
   if (slot == VcpuTable::kCapacity) {
     platform_.unlock();
     return Step::kNoGuest;
   }
-  const std::uint64_t vmsa_gpa = vcpus[slot].vmsa_gpa;
-  if (!with_vmsa(hardware_, vmsa_gpa, [](fs::Vmsa& v) { v.efer |= kEferSvme; })) {
+  const std::uint64_t entered = vcpus[slot].vmsa_gpa;
+  if (!with_vmsa(hardware_, entered, [](fs::Vmsa& v) { v.efer |= kEferSvme; })) {
     platform_.unlock();
-    last_error_ = {"guest VMSA not accessible", vmsa_gpa};
+    last_error_ = {"guest VMSA not accessible", entered};
     return Step::kRunFailed;
   }
-  vcpus[slot].running = true;
   platform_.unlock();
 
   const SnpStatus ran = msr_protocol::run_vmpl(hardware_, platform_.config().guest_vmpl);
 
   platform_.lock();
-  vcpus[slot].running = false;
+  // While the guest ran, it may have replaced this vCPU's VMSA (CPU hotplug: a new VMSA for the
+  // APIC ID, AP creation, the old one deleted): the VMSA that came back is the current one.
+  slot = vcpus.find_apic(apic_id_);
+  if (slot == VcpuTable::kCapacity) {
+    platform_.unlock();
+    return Step::kNoGuest;
+  }
+  const std::uint64_t vmsa_gpa = vcpus[slot].vmsa_gpa;
+  if (vmsa_gpa != entered && vcpus.find_vmsa(entered) != VcpuTable::kCapacity) {
+    // The replaced one stays a VMSA until DELETE_VCPU, but not a runnable one.
+    (void)with_vmsa(hardware_, entered, [](fs::Vmsa& v) { v.efer &= ~kEferSvme; });
+  }
   std::uint64_t exit_code = 0;
   vtpm::SvsmRegisters regs{};
   const bool read = with_vmsa(hardware_, vmsa_gpa, [&](fs::Vmsa& v) {
@@ -67,9 +76,8 @@ RequestLoop::Step RequestLoop::run_once() {
     platform_.set_current(nullptr, nullptr);
     if (outcome == vtpm::ServeOutcome::kServed) {
       // A call may have deleted this very VMSA (then the page is the guest's again): results
-      // only go into a VMSA this vCPU still runs.
-      slot = vcpus.find_apic(apic_id_);
-      if (slot == VcpuTable::kCapacity || vcpus[slot].vmsa_gpa != vmsa_gpa) {
+      // only go into a VMSA that is still one.
+      if (vcpus.find_vmsa(vmsa_gpa) == VcpuTable::kCapacity) {
         step = Step::kNoGuest;
       } else if (!with_vmsa(hardware_, vmsa_gpa, [&](fs::Vmsa& v) {
                    v.rax = regs.rax;

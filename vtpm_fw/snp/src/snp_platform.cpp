@@ -32,13 +32,7 @@ SnpStatus SnpPlatform::add_boot_vcpu(std::uint32_t apic_id, std::uint64_t vmsa_g
                                      std::uint64_t caa_gpa) {
   const std::size_t slot = vcpus_.allocate(true);
   if (slot == VcpuTable::kCapacity) return SnpError{"vCPU table: boot vCPU already present"};
-  VcpuEntry& e = vcpus_[slot];
-  e = VcpuEntry{};
-  e.used = true;
-  e.apic_id = apic_id;
-  e.vmsa_gpa = vmsa_gpa;
-  e.caa_gpa = caa_gpa;
-  e.firmware_vmsa = true;
+  vcpus_.take(slot, apic_id, vmsa_gpa, caa_gpa).firmware_vmsa = true;
   return SnpStatus::success();
 }
 
@@ -106,8 +100,9 @@ PvalidateStatus SnpPlatform::pvalidate(std::uint64_t gpa, PageSize size, bool va
 
 SvsmResult SnpPlatform::create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gpa,
                                     std::uint32_t apic_id) {
+  // An APIC ID that has a VMSA may get another: Linux brings a CPU back online by creating its
+  // new VMSA before it deletes the old one (wakeup_cpu_via_vmgexit); the new one is current.
   if (vcpus_.find_vmsa(vmsa_gpa) != VcpuTable::kCapacity) return SvsmResult::kProtocolFailInUse;
-  if (vcpus_.find_apic(apic_id) != VcpuTable::kCapacity) return SvsmResult::kProtocolFailInUse;
   if (!ram_.validated(vmsa_gpa, kPageSize)) return SvsmResult::kInvalidAddress;
   // A 2 MiB-aligned VMSA would trip the SNP erratum page_source.h describes.
   if (!vmsa_page_allowed(vmsa_gpa)) return SvsmResult::kInvalidAddress;
@@ -120,12 +115,8 @@ SvsmResult SnpPlatform::create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gp
     (void)grant_guest(vmsa_gpa, PageSize::k4K);
     return SvsmResult::kInvalidAddress;
   }
-  VcpuEntry& e = vcpus_[slot];
-  e = VcpuEntry{};
-  e.used = true;  // the page stops being guest memory from here on
-  e.apic_id = apic_id;
-  e.vmsa_gpa = vmsa_gpa;
-  e.caa_gpa = caa_gpa;
+  // The page stops being guest memory from here on.
+  VcpuEntry& e = vcpus_.take(slot, apic_id, vmsa_gpa, caa_gpa);
 
   auto undo = [&](SvsmResult result) {
     e = VcpuEntry{};
@@ -165,7 +156,6 @@ SvsmResult SnpPlatform::delete_vcpu(std::uint64_t vmsa_gpa) {
     return SvsmResult::kInvalidParameter;
   }
   VcpuEntry& e = vcpus_[slot];
-  if (e.running) return SvsmResult::kProtocolFailInUse;
   {
     // Not runnable any more: the hypervisor can no longer enter it.
     Mapping page(hw(), vmsa_gpa, kPageSize, Encryption::kPrivate);
@@ -173,10 +163,14 @@ SvsmResult SnpPlatform::delete_vcpu(std::uint64_t vmsa_gpa) {
     fs::Vmsa* vmsa = reinterpret_cast<fs::Vmsa*>(page.data());
     vmsa->efer &= ~kEferSvme;
   }
-  // Clear the VMSA flag and give the page back to the guest.
+  // Clear the VMSA flag and give the page back to the guest. Whether the VMSA still runs is the
+  // processor's to say: a VMSA between VMRUN and #VMEXIT cannot lose the flag (Linux makes the AP
+  // leave guest mode first, shutdown_all_aps; an offline AP waiting in the hypervisor is not in
+  // guest mode). A vCPU of the guest that waits in its halt loop can be deleted.
   const std::uint32_t result = hw().rmpadjust(
       vmsa_gpa, PageSize::k4K,
       fs::rmpadjust_attributes(config_.guest_vmpl, fs::vmpl_permission::kAll, false));
+  if (result == fs::rmp_result::kFailInUse) return SvsmResult::kProtocolFailInUse;
   if (result != fs::rmp_result::kSuccess) return SvsmResult::kInvalidAddress;
   e = VcpuEntry{};
   return SvsmResult::kSuccess;

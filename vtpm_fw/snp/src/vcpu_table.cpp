@@ -3,10 +3,13 @@
 namespace cvtpm::snp {
 
 std::size_t VcpuTable::find_apic(std::uint32_t apic_id) const {
+  std::size_t found = kCapacity;
   for (std::size_t i = 0; i < kCapacity; ++i) {
-    if (entries_[i].used && entries_[i].apic_id == apic_id) return i;
+    const VcpuEntry& e = entries_[i];
+    if (!e.used || e.apic_id != apic_id) continue;
+    if (found == kCapacity || e.generation > entries_[found].generation) found = i;
   }
-  return kCapacity;
+  return found;
 }
 
 std::size_t VcpuTable::find_vmsa(std::uint64_t vmsa_gpa) const {
@@ -30,6 +33,18 @@ std::size_t VcpuTable::allocate(bool boot_vcpu) {
     if (!entries_[i].used) return i;
   }
   return kCapacity;
+}
+
+VcpuEntry& VcpuTable::take(std::size_t slot, std::uint32_t apic_id, std::uint64_t vmsa_gpa,
+                           std::uint64_t caa_gpa) {
+  VcpuEntry& e = entries_[slot];
+  e = VcpuEntry{};
+  e.used = true;
+  e.apic_id = apic_id;
+  e.vmsa_gpa = vmsa_gpa;
+  e.caa_gpa = caa_gpa;
+  e.generation = next_generation_++;
+  return e;
 }
 
 std::size_t VcpuTable::count() const {

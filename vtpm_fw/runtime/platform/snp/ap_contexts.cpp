@@ -47,7 +47,6 @@ using x86::ThreadControlBlock;
 struct CpuContext {
   ThreadControlBlock tcb;  // FS points here
   std::uint32_t apic_id;
-  std::atomic<bool> parked;
   snp::GhcbClient ghcb;
   snp::Deferred<snp::RequestLoop> loop;
   alignas(16) TaskStateSegment tss;
@@ -125,13 +124,10 @@ class FirmwareVcpuHost final : public snp::VcpuHost {
 };
 
 snp::SnpStatus FirmwareVcpuHost::start_vmpl0(std::uint32_t apic_id) {
-  if (CpuContext* existing = find(apic_id); existing != nullptr) {
-    if (!existing->parked) return snp::SnpStatus::success();
-    // A vCPU the guest deleted and creates again: a fresh start of its VMPL0 context.
-    existing->parked = false;
-    const std::uint64_t stack_top = existing->tss.rsp[0];
-    return launch(*existing, stack_top);
-  }
+  // A context lives as long as the firmware: when the guest takes the CPU offline and back
+  // online (a new VMSA for the APIC ID), the same context serves it, on the same stack, with the
+  // same VMPL0 VMSA. Nothing is started twice.
+  if (find(apic_id) != nullptr) return snp::SnpStatus::success();
   if (g_context_count == kMaxAps) return snp::SnpError{"too many APs", apic_id};
   const std::uint64_t page = allocate_pages(1);
   const std::uint64_t stack = allocate_pages(kStackPages);
@@ -152,7 +148,7 @@ snp::SnpStatus FirmwareVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   ctx->ghcb = snp::GhcbClient(boot_hardware(), ghcb_gpa);
   const std::uint64_t stack_top = stack + kStackPages * k4K;
   for (int i = 0; i < 7; ++i) ctx->tss.ist[i] = exception_stack + kExceptionPages * k4K;
-  ctx->tss.rsp[0] = stack_top;  // kept for a restart
+  ctx->tss.rsp[0] = stack_top;
   ctx->tss.io_map_base = sizeof(TaskStateSegment);
   snp::SnpFirmware& fw = firmware();
   ctx->loop.construct(fw.platform(), fw.dispatcher(), boot_hardware(), ctx->ghcb, apic_id);
@@ -171,9 +167,11 @@ FirmwareVcpuHost g_host;
   for (;;) {
     const snp::RequestLoop::Step step = ctx.loop.get().run_once();
     if (step == snp::RequestLoop::Step::kNoGuest) {
-      // The guest deleted this vCPU: park until a CREATE_VCPU starts a fresh context here.
-      ctx.parked = true;
-      x86::halt_forever();
+      // The guest deleted this vCPU's VMSA (and created none after it): wait for a CREATE_VCPU
+      // for this APIC ID, which the boot vCPU or another AP serves. How a multi-VMPL host
+      // schedules a VMPL0 context that spins is unverified (docs/snp-model-limits.md).
+      for (int i = 0; i < 1000; ++i) x86::pause();
+      continue;
     }
     if (step == snp::RequestLoop::Step::kRunFailed) {
       // The guest may not have registered its VMSA with the hypervisor yet.

@@ -86,6 +86,10 @@ inline constexpr std::uint64_t kNpf = 0x400;
 inline constexpr std::uint64_t kVmgexit = 0x403;  // what a VMSA's guest_exit_code holds after one
 inline constexpr std::uint64_t kMmioRead = 0x8000'0001;
 inline constexpr std::uint64_t kMmioWrite = 0x8000'0002;
+// An AP with nothing to do waits in the hypervisor until it is woken (Linux sev_es_ap_hlt_loop,
+// SVM_VMGEXIT_AP_HLT_LOOP in arch/x86/include/uapi/asm/svm.h); sw_exit_info_2 != 0 on return is
+// the wake-up.
+inline constexpr std::uint64_t kApHltLoop = 0x8000'0004;
 inline constexpr std::uint64_t kPageStateChange = 0x8000'0010;
 inline constexpr std::uint64_t kGuestRequest = 0x8000'0011;
 inline constexpr std::uint64_t kExtGuestRequest = 0x8000'0012;

@@ -16,6 +16,9 @@ namespace rmp_result {
 inline constexpr std::uint32_t kSuccess = 0;
 inline constexpr std::uint32_t kFailInput = 1;
 inline constexpr std::uint32_t kFailPermission = 2;
+// RMPUPDATE's "in use" code (APM vol. 2 §15.36.12: a VMSA is in use between VMRUN and #VMEXIT);
+// the model answers RMPADJUST of a running VMSA with it too (see docs/snp-model-limits.md).
+inline constexpr std::uint32_t kFailInUse = 3;
 inline constexpr std::uint32_t kFailSizeMismatch = 6;
 }  // namespace rmp_result
 

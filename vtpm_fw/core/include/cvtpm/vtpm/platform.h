@@ -80,7 +80,7 @@ class Platform {
                                  std::uint32_t apic_id) = 0;
   // Stops and unregisters the vCPU whose VMSA is at vmsa_gpa (page aligned) and returns the page
   // to the guest. Returns kSuccess, kInvalidParameter (not a VMSA created by CREATE_VCPU) or
-  // kProtocolFailInUse (the vCPU is running).
+  // kProtocolFailInUse (the processor still runs that VMSA).
   virtual SvsmResult delete_vcpu(std::uint64_t vmsa_gpa) = 0;
   // From now on serves the calling vCPU's calls from the calling area at caa_gpa (page aligned,
   // owned by the guest, different from the current one).

@@ -30,7 +30,8 @@ namespace cvtpm::snp {
 // its calls (a VMGEXIT to VMPL0 on that vCPU) find an SVSM there.
 class VcpuHost {
  public:
-  // Called when the guest created a vCPU for `apic_id` that has no VMPL0 context yet.
+  // Called when the guest created a VMSA for `apic_id`: starts a VMPL0 context for it unless one
+  // exists (a context outlives the guest's VMSAs: CPU hotplug reuses it).
   virtual SnpStatus start_vmpl0(std::uint32_t apic_id) = 0;
 
  protected:
