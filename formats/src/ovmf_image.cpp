@@ -29,6 +29,7 @@ OvmfImage OvmfImage::parse(ByteBuffer bytes, std::string name) {
   if (image.bytes_.size() > kFourGiB) throw InputError(image.name_, "is larger than 4 GiB");
   image.parse_footer_table();
   image.parse_sev_metadata();
+  image.parse_igvm_metadata();
   return image;
 }
 
@@ -58,6 +59,91 @@ void OvmfImage::parse_footer_table() {
         FooterEntry{trailer.guid, end - trailer.size, trailer.size - kTrailer});
     end -= trailer.size;
   }
+}
+
+void OvmfImage::parse_igvm_metadata() {
+  if (!footer_entry(guids::kIgvmMetadata)) return;
+  const std::uint32_t offset_from_end = u32_entry(guids::kIgvmMetadata, "IGVM metadata");
+  if (offset_from_end < sizeof(IgvmMetadataHeader) || offset_from_end > bytes_.size()) {
+    throw InputError(name_,
+                     "IGVM metadata offset " + hex(offset_from_end) + " points outside the image");
+  }
+  const std::size_t header_at = bytes_.size() - offset_from_end;
+  ByteReader reader(bytes_.span(), name_);
+  auto header = reader.read<IgvmMetadataHeader>(header_at);
+  const std::string at_header = "IGVM metadata at offset " + hex(header_at);
+  if (std::memcmp(header.signature, "IGVM", 4) != 0) {
+    throw InputError(name_, at_header + " has a wrong signature (expected \"IGVM\")");
+  }
+  if (header.version != kIgvmMetadataVersion) {
+    throw InputError(name_,
+                     at_header + " has unsupported version " + std::to_string(header.version));
+  }
+  const std::uint64_t needed =
+      sizeof(IgvmMetadataHeader) + std::uint64_t{header.num_sections} * sizeof(IgvmMetadataSection);
+  if (header.size < needed || header.size > offset_from_end) {
+    throw InputError(name_, at_header + " declares " + std::to_string(header.num_sections) +
+                                " sections in " + std::to_string(header.size) +
+                                " bytes, which does not fit");
+  }
+  IgvmParameters p{};
+  bool have_area = false;
+  std::uint32_t map_offset = 0;
+  bool have_map = false;
+  for (std::uint32_t i = 0; i < header.num_sections; ++i) {
+    const std::size_t at = header_at + sizeof(IgvmMetadataHeader) + i * sizeof(IgvmMetadataSection);
+    auto e = reader.read<IgvmMetadataSection>(at);
+    const std::string where =
+        "IGVM metadata section " + std::to_string(i) + " (offset " + hex(at) + ")";
+    switch (static_cast<IgvmSectionType>(e.type)) {
+      case IgvmSectionType::kParamArea:
+      case IgvmSectionType::kHobArea: {
+        const bool area = static_cast<IgvmSectionType>(e.type) == IgvmSectionType::kParamArea;
+        if ((area && have_area) || (!area && p.hob_area_size != 0)) {
+          throw InputError(name_, where + " repeats the " + (area ? "parameter" : "HOB") + " area");
+        }
+        if (e.size == 0 || (e.start & kPageMask) != 0 || (e.size & kPageMask) != 0 ||
+            std::uint64_t{e.start} + e.size > kFourGiB || e.start == 0) {
+          throw InputError(name_, where + " is not a page-aligned area below 4 GiB (start " +
+                                      hex(e.start) + ", size " + hex(e.size) + ")");
+        }
+        if (area) {
+          p.param_area_gpa = e.start;
+          p.param_area_size = e.size;
+          have_area = true;
+        } else {
+          p.hob_area_gpa = e.start;
+          p.hob_area_size = e.size;
+        }
+        break;
+      }
+      case IgvmSectionType::kMemoryMap:
+        // An offset into the parameter area, which must come first (as COCONUT-SVSM's
+        // igvmbuilder requires, tools/igvmbuilder/src/ovmf_firmware.rs).
+        if (!have_area) {
+          throw InputError(name_, where + ": a memory map before the parameter area");
+        }
+        if (have_map) throw InputError(name_, where + " repeats the memory map");
+        map_offset = e.start;
+        p.memory_map_size = e.size;
+        have_map = true;
+        if (e.size == 0 || std::uint64_t{e.start} + e.size > p.param_area_size) {
+          throw InputError(name_, where + ": the memory map (offset " + hex(e.start) + ", size " +
+                                      hex(e.size) + ") is not inside the parameter area");
+        }
+        break;
+      case IgvmSectionType::kVpCount:
+        if (!have_area || std::uint64_t{e.start} + e.size > p.param_area_size) {
+          throw InputError(name_, where + ": the VP count is not inside the parameter area");
+        }
+        break;
+      default:
+        break;  // other types name nothing the firmware uses (COCONUT-SVSM ignores them too)
+    }
+  }
+  if (!have_area) return;  // no parameter area: OVMF reads no IGVM parameters
+  if (have_map) p.memory_map_gpa = p.param_area_gpa + map_offset;
+  igvm_parameters_ = p;
 }
 
 std::optional<std::span<const std::uint8_t>> OvmfImage::footer_entry(const Guid& guid) const {

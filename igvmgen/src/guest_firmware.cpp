@@ -22,10 +22,10 @@ constexpr std::uint64_t kBspResetVector = 0xFFFFFFF0;
 
 }  // namespace
 
-formats::boot::GuestFirmwareInfo guest_firmware_info(const ovmf::OvmfImage& image,
-                                                     bool allow_non_svsm_ovmf) {
+GuestFirmware guest_firmware_info(const ovmf::OvmfImage& image, bool allow_non_svsm_ovmf) {
   image.require_sev_metadata();
-  formats::boot::GuestFirmwareInfo info{};
+  GuestFirmware out{};
+  formats::boot::GuestFirmwareInfo& info = out.info;
   info.flash_gpa = image.gpa();
   info.flash_size = image.size();
   info.reset_eip = kBspResetVector;
@@ -68,7 +68,23 @@ formats::boot::GuestFirmwareInfo guest_firmware_info(const ovmf::OvmfImage& imag
                      "OVMF, or --allow-non-svsm-ovmf to build anyway for measurement experiments)");
   }
 
-  // Memory OVMF expects validated before it runs: SEC memory and the kernel-hashes page.
+  // Under an SVSM, OVMF pre-validates every RAM range it knows of through the SVSM (edk2
+  // OvmfPkg/PlatformPei/AmdSev.c); the SVSM's own memory must not be among them, so OVMF has to
+  // read its RAM from the IGVM memory map the firmware writes (edk2 >= stable202511) rather than
+  // from the hypervisor's e820 map, which holds the firmware region.
+  const std::optional<ovmf::IgvmParameters>& igvm = image.igvm_parameters();
+  if (igvm && igvm->memory_map_size != 0) {
+    out.memory_map = {igvm->memory_map_gpa, igvm->memory_map_size};
+  } else if (info.caa_gpa != 0 && !allow_non_svsm_ovmf) {
+    throw InputError(image.name(),
+                     "OVMF has no IGVM memory map (edk2 before edk2-stable202511): under the SVSM "
+                     "it would pre-validate the firmware's own memory from the e820 map and stop "
+                     "in PEI; use a newer OVMF (Debian's ovmf-generic 2026.08 has one), or "
+                     "--allow-non-svsm-ovmf to build anyway for measurement experiments");
+  }
+
+  // Memory OVMF expects validated before it runs: SEC memory, the kernel-hashes page, and the
+  // IGVM parameter and HOB areas (COCONUT-SVSM's igvmbuilder adds those two as well).
   std::vector<formats::boot::Range> ranges;
   for (const ovmf::SevMetadataSection& s : image.sev_sections()) {
     const auto type = static_cast<SevSectionType>(s.type);
@@ -76,15 +92,32 @@ formats::boot::GuestFirmwareInfo guest_firmware_info(const ovmf::OvmfImage& imag
       ranges.push_back({s.gpa, s.size});
     }
   }
+  if (igvm) {
+    ranges.push_back({igvm->param_area_gpa, igvm->param_area_size});
+    if (igvm->hob_area_size != 0) ranges.push_back({igvm->hob_area_gpa, igvm->hob_area_size});
+  }
   std::sort(
       ranges.begin(), ranges.end(),
       [](const formats::boot::Range& a, const formats::boot::Range& b) { return a.gpa < b.gpa; });
   std::vector<formats::boot::Range> merged;
   for (const formats::boot::Range& r : ranges) {
-    if (!merged.empty() && merged.back().gpa + merged.back().size == r.gpa) {
-      merged.back().size += r.size;
+    if (!merged.empty() && merged.back().gpa + merged.back().size >= r.gpa) {
+      const std::uint64_t end = std::max(merged.back().gpa + merged.back().size, r.gpa + r.size);
+      merged.back().size = end - merged.back().gpa;
     } else {
       merged.push_back(r);
+    }
+  }
+  // The special pages must not be pre-validated (the firmware gives them their own contents).
+  for (const formats::boot::Range& r : merged) {
+    for (std::uint64_t page : {info.secrets_gpa, info.cpuid_gpa, info.caa_gpa}) {
+      if (page != 0 && page >= r.gpa && page < r.gpa + r.size) {
+        throw InputError(image.name(), "OVMF's pre-validated memory " + hex(r.gpa) + "+" +
+                                           hex(r.size) +
+                                           " holds its secrets, CPUID or calling-"
+                                           "area page " +
+                                           hex(page));
+      }
     }
   }
   if (merged.size() > formats::boot::kMaxPrevalidatedRanges) {
@@ -94,7 +127,16 @@ formats::boot::GuestFirmwareInfo guest_firmware_info(const ovmf::OvmfImage& imag
   }
   info.prevalidated_count = static_cast<std::uint32_t>(merged.size());
   std::copy(merged.begin(), merged.end(), info.prevalidated);
-  return info;
+  // The memory map must lie in memory OVMF gets validated and zeroed.
+  if (out.memory_map.size != 0 &&
+      std::none_of(merged.begin(), merged.end(), [&](const formats::boot::Range& r) {
+        return out.memory_map.gpa >= r.gpa &&
+               out.memory_map.gpa + out.memory_map.size <= r.gpa + r.size;
+      })) {
+    throw InputError(image.name(), "OVMF's IGVM memory map " + hex(out.memory_map.gpa) +
+                                       " lies outside its pre-validated memory");
+  }
+  return out;
 }
 
 }  // namespace cvtpm::igvmgen

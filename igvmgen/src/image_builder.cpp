@@ -130,7 +130,7 @@ struct Builder {
     }
   }
 
-  boot::BootParams boot_params(bool snp, const boot::GuestFirmwareInfo& guest) const {
+  boot::BootParams boot_params(bool snp, const GuestFirmware& guest) const {
     const ImageLayout& l = out.layout;
     boot::BootParams p{};
     p.magic = boot::kBootParamsMagic;
@@ -148,8 +148,9 @@ struct Builder {
     p.guest_vmpl = options.guest_vmpl;
     p.ek_algorithm = static_cast<std::uint8_t>(options.ek_algorithm);
     p.guest_sev_features = options.guest_sev_features;
-    p.guest = guest;
+    p.guest = guest.info;
     p.image = {l.image_begin, l.image_end - l.image_begin};
+    p.guest_memory_map = guest.memory_map;
     return p;
   }
 
@@ -193,7 +194,7 @@ struct Builder {
     }
   }
 
-  void add_boot_pages(const boot::GuestFirmwareInfo& guest) {
+  void add_boot_pages(const GuestFirmware& guest) {
     const ImageLayout& l = out.layout;
     // One BootParams page per platform at the same GPA: only the SNP one names the CPUID and
     // secrets pages, which exist only on SNP.
@@ -227,7 +228,7 @@ struct Builder {
     check_options(options);
     all_mask = (options.snp ? kSnpMask : 0) | (options.native ? kNativeMask : 0);
     plan_layout();
-    const boot::GuestFirmwareInfo guest = guest_firmware_info(ovmf, options.allow_non_svsm_ovmf);
+    const GuestFirmware guest = guest_firmware_info(ovmf, options.allow_non_svsm_ovmf);
     const ImageLayout& l = out.layout;
 
     igvm::IgvmFile& f = out.file;

@@ -31,8 +31,8 @@ stub_entry:
   /* BootParams (formats/include/cvtpm/formats/boot/boot_params.h). */
   mov $BOOT_PARAMS, %edi
   movl $0x42545643, 0(%edi)      /* magic "CVTB" */
-  movl $1, 4(%edi)               /* version */
-  movl $424, 8(%edi)             /* size */
+  movl $2, 4(%edi)               /* version */
+  movl $440, 8(%edi)             /* size */
   movl $2, 12(%edi)              /* flags: kSelfTest */
   movl $0x08000000, 16(%edi)     /* firmware.gpa */
   movl $0x02000000, 24(%edi)     /* firmware.size */

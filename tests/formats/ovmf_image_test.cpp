@@ -65,7 +65,51 @@ TEST(OvmfImage, ParsesASyntheticImageLikeTheReal) {
   EXPECT_EQ(image.svsm_entry_offset(), 0x1234u);
   EXPECT_EQ(image.sev_sections().size(), spec.sections.size());
   EXPECT_TRUE(image.has_sev_section(SevSectionType::kSnpKernelHashes));
-  EXPECT_EQ(image.footer_entries().size(), 4u);
+  EXPECT_EQ(image.footer_entries().size(), 5u);
+  ASSERT_TRUE(image.igvm_parameters());
+  const formats::ovmf::IgvmParameters& igvm = *image.igvm_parameters();
+  EXPECT_EQ(igvm.param_area_gpa, 0x812000u);
+  EXPECT_EQ(igvm.param_area_size, 0x1000u);
+  EXPECT_EQ(igvm.memory_map_gpa, 0x812000u);
+  EXPECT_EQ(igvm.memory_map_size, 0xC0u);
+  EXPECT_EQ(igvm.hob_area_gpa, 0x813000u);
+  EXPECT_EQ(igvm.hob_area_size, 0x1000u);
+}
+
+// The IGVM metadata of edk2 >= stable202511 (OvmfPkg/ResetVector/X64/IgvmMetadata.nasm.inc).
+TEST(OvmfImage, IgvmMetadataIsCheckedAndOptional) {
+  SyntheticOvmf none;
+  none.igvm_metadata = false;
+  EXPECT_FALSE(OvmfImage::parse(none.build(), "old").igvm_parameters());
+
+  SyntheticOvmf unknown;
+  unknown.igvm_sections.push_back({0x1234, 0x10, 0x7777});  // a type edk2 may add later
+  EXPECT_TRUE(OvmfImage::parse(unknown.build(), "new").igvm_parameters());
+
+  auto error_for = [](std::vector<SyntheticSection> sections) {
+    SyntheticOvmf spec;
+    spec.igvm_sections = std::move(sections);
+    return parse_error(spec.build());
+  };
+  EXPECT_EQ(error_for({{0x0, 0xC0, 0x101}, {0x812000, 0x1000, 0x100}}),
+            "img.fd: IGVM metadata section 0 (offset 0x3710): a memory map before the parameter "
+            "area");
+  EXPECT_EQ(error_for({{0x812000, 0x1000, 0x100}, {0xF80, 0xC0, 0x101}}),
+            "img.fd: IGVM metadata section 1 (offset 0x371c): the memory map (offset 0xf80, size "
+            "0xc0) is not inside the parameter area");
+  EXPECT_EQ(error_for({{0x812000, 0x1000, 0x100}, {0x813000, 0x1000, 0x100}}),
+            "img.fd: IGVM metadata section 1 (offset 0x371c) repeats the parameter area");
+  EXPECT_EQ(error_for({{0x812800, 0x1000, 0x100}}),
+            "img.fd: IGVM metadata section 0 (offset 0x3710) is not a page-aligned area below 4 "
+            "GiB (start 0x812800, size 0x1000)");
+  EXPECT_EQ(error_for({{0x812000, 0x1000, 0x100}, {0xFF8, 0x10, 0x102}}),
+            "img.fd: IGVM metadata section 1 (offset 0x371c): the VP count is not inside the "
+            "parameter area");
+
+  auto bad_signature = SyntheticOvmf{}.build();
+  bad_signature[bad_signature.size() - SyntheticOvmf::kIgvmMetadataOffsetFromEnd] = 'X';
+  EXPECT_EQ(parse_error(bad_signature),
+            "img.fd: IGVM metadata at offset 0x3700 has a wrong signature (expected \"IGVM\")");
 }
 
 TEST(OvmfImage, DebianOvmfHasSevMetadataWithoutKernelHashes) {

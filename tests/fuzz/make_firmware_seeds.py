@@ -73,13 +73,14 @@ def pvh_layout(cmdline=b"selftest loglevel=debug"):
 def igvm_layout():
     mem = bytearray(0x2000)
     vp_at, map_at = BASE + 0x1000, BASE + 0x1100
-    header = struct.pack("<IIII", 0x42545643, 1, 424, 2)
+    header = struct.pack("<IIII", 0x42545643, 2, 440, 2)
     header += struct.pack("<QQ", 0x08000000, 0x02000000)
     header += struct.pack("<QQ", 0, 0)
     header += struct.pack("<QQQQ", vp_at, vp_at + 4, map_at, 0x100)
     header += struct.pack("<HBBIQ", 0x3F8, 2, 0, 0, 1)
     mem[0:len(header)] = header
     struct.pack_into("<QQ", mem, 408, 0x08000000, 0x403000)  # image range
+    struct.pack_into("<QQ", mem, 424, 0x812000, 0xC0)  # the guest's IGVM memory map
     struct.pack_into("<I", mem, 0x1000, 2)
     struct.pack_into("<QQHHI", mem, 0x1100, 0, 0x9F, 0, 0, 0)
     struct.pack_into("<QQHHI", mem, 0x1118, 0x100, (256 * MiB - MiB) // 4096, 0, 0, 0)

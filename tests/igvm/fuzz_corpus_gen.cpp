@@ -11,6 +11,7 @@
 #include "cvtpm/support/files.h"
 #include "raw_igvm.h"
 #include "synthetic_elf.h"
+#include "synthetic_ovmf.h"
 
 namespace {
 
@@ -72,8 +73,12 @@ int main(int argc, char** argv) {
   const std::filesystem::path root = argv[1];
   const auto igvm_dir = root / "igvm_reader";
   const auto elf_dir = root / "elf_reader";
+  const auto ovmf_dir = root / "ovmf_image";
   std::filesystem::create_directories(igvm_dir);
   std::filesystem::create_directories(elf_dir);
+  std::filesystem::create_directories(ovmf_dir);
+  // An OVMF with the SEV and IGVM metadata of edk2-stable202608 (Debian's ovmf-generic 2026.08).
+  write(ovmf_dir / "igvm_metadata.bin", testing::SyntheticOvmf{}.build());
 
   const Bytes small = testing::pattern_page(1);
   RawIgvm every(2);
@@ -127,7 +132,10 @@ int main(int argc, char** argv) {
   // A real cvtpm image: the test firmware and a small OVMF.
   const auto elf = formats::elf::ElfImage::parse(load_file(CVTPM_TEST_FIRMWARE), "fw.elf");
   const auto ovmf = formats::ovmf::OvmfImage::parse(ByteBuffer(small_ovmf()), "ovmf.fd");
-  const auto image = igvmgen::build_image(elf, ovmf, {});
+  // (The small OVMF has no IGVM metadata; the seed exercises the IGVM reader, not OVMF.)
+  igvmgen::BuildOptions options;
+  options.allow_non_svsm_ovmf = true;
+  const auto image = igvmgen::build_image(elf, ovmf, options);
   write(igvm_dir / "cvtpm_image.igvm", formats::igvm::write_igvm(image.file));
 
   write(elf_dir / "test_firmware.elf", read_file(CVTPM_TEST_FIRMWARE));

@@ -77,7 +77,7 @@ Bytes page_bytes(const T& value) {
 boot::BootParams expected_boot_params(bool snp, std::uint64_t elf_end, std::uint64_t image_begin) {
   boot::BootParams p{};
   p.magic = 0x42545643;
-  p.version = 1;
+  p.version = 2;
   p.size = sizeof p;
   p.flags = 0;
   p.firmware = {0x8000000, 0x2000000};
@@ -102,6 +102,7 @@ boot::BootParams expected_boot_params(bool snp, std::uint64_t elf_end, std::uint
   p.guest.prevalidated[1] = {0x80A000, 0x3000};
   p.guest.prevalidated[2] = {0x810000, 0x10000};  // kernel hashes + the SEC_MEM after it
   p.image = {image_begin, elf_end + 0x5000 - image_begin};
+  p.guest_memory_map = {0x812000, 0xC0};  // the synthetic OVMF's IGVM parameter area + 0
   return p;
 }
 
@@ -367,6 +368,41 @@ TEST_F(ImageBuilder, FillsGapsBetweenSegmentsWithZeroPages) {
   const auto last = page_at(image.file, 0x8004000, 3)->data.span();
   EXPECT_EQ(last[0x800], 0xAA);
   EXPECT_EQ(last[0x7FF], 0);
+}
+
+// An SVSM-aware OVMF older than edk2-stable202511 reads its RAM from the hypervisor's e820 map,
+// pre-validates the firmware region through the SVSM and stops in PEI: refused, unless the
+// image is only for measurement experiments.
+TEST_F(ImageBuilder, AnOvmfWithoutAnIgvmMemoryMapIsRefusedUnlessAllowed) {
+  cvtpm::testing::SyntheticOvmf old = ovmf_spec_;
+  old.igvm_metadata = false;
+  const OvmfImage ovmf = ovmf_of(old);
+  const std::string msg = error_of([&] { build_image(elf_, ovmf, {}); });
+  EXPECT_NE(msg.find("OVMF has no IGVM memory map (edk2 before edk2-stable202511)"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("--allow-non-svsm-ovmf"), std::string::npos);
+  BuildOptions o;
+  o.allow_non_svsm_ovmf = true;
+  const BuiltImage image = build_image(elf_, ovmf, o);
+  EXPECT_EQ(image.snp_boot_params->guest_memory_map.gpa, 0u);
+  EXPECT_EQ(image.snp_boot_params->guest_memory_map.size, 0u);
+}
+
+// The IGVM parameter and HOB areas are pre-validated too (merged into what covers them).
+TEST_F(ImageBuilder, TheIgvmParameterAndHobAreasArePrevalidated) {
+  cvtpm::testing::SyntheticOvmf spec = ovmf_spec_;
+  spec.sections = {
+      {0x800000, 0x9000, 1}, {0x80D000, 0x1000, 2}, {0x80E000, 0x1000, 3}, {0x80F000, 0x1000, 4}};
+  spec.hash_table_gpa.reset();
+  const BuiltImage image = build_image(elf_, ovmf_of(spec), {});
+  const boot::GuestFirmwareInfo& g = image.snp_boot_params->guest;
+  ASSERT_EQ(g.prevalidated_count, 2u);
+  EXPECT_EQ(g.prevalidated[0].gpa, 0x800000u);
+  EXPECT_EQ(g.prevalidated[0].size, 0x9000u);
+  EXPECT_EQ(g.prevalidated[1].gpa, 0x812000u);  // parameter area + HOB area, contiguous
+  EXPECT_EQ(g.prevalidated[1].size, 0x2000u);
+  EXPECT_EQ(image.snp_boot_params->guest_memory_map.gpa, 0x812000u);
 }
 
 TEST_F(ImageBuilder, DebianOvmfNeedsAllowNonSvsm) {

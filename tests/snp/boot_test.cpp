@@ -75,13 +75,28 @@ TEST(SnpBoot, PreparesOvmfsPages) {
     EXPECT_FALSE(e.vmsa);
   };
   ASSERT_GT(g.prevalidated_count, 0u);
+  const std::uint64_t map_page = p.guest_memory_map.gpa & ~(k4K - 1);
   for (std::uint32_t i = 0; i < g.prevalidated_count; ++i) {
     for (std::uint64_t a = g.prevalidated[i].gpa;
          a < g.prevalidated[i].gpa + g.prevalidated[i].size; a += k4K) {
       expect_guest_page(a, "pre-validated");
-      EXPECT_TRUE(all_bytes(m.raw(a), k4K, 0)) << "not zeroed: " << std::hex << a;
+      if (a != map_page) {
+        EXPECT_TRUE(all_bytes(m.raw(a), k4K, 0)) << "not zeroed: " << std::hex << a;
+      }
     }
   }
+  // OVMF's IGVM memory map: the guest's RAM without the firmware region (the model's 1 GiB of
+  // RAM, the region at 128 MiB), then an empty entry; 24-byte IGVM_VHS_MEMORY_MAP_ENTRYs.
+  ASSERT_EQ(p.guest_memory_map.gpa, 0x812000u);
+  ASSERT_EQ(p.guest_memory_map.size, 0xC0u);
+  const std::uint64_t expected_map[] = {0,      0x8000,  0,  // page 0, 32768 pages, memory
+                                        0xA000, 0x36000, 0, 0, 0, 0};
+  for (std::size_t i = 0; i < std::size(expected_map); ++i) {
+    std::uint64_t word;
+    std::memcpy(&word, m.raw(0x812000 + 8 * i), 8);
+    EXPECT_EQ(word, expected_map[i]) << "memory map word " << i;
+  }
+  EXPECT_TRUE(all_bytes(m.raw(0x812000 + sizeof expected_map), k4K - sizeof expected_map, 0));
   expect_guest_page(g.caa_gpa, "calling area");
   EXPECT_TRUE(all_bytes(m.raw(g.caa_gpa), k4K, 0));
   expect_guest_page(g.cpuid_gpa, "CPUID page");
@@ -341,6 +356,43 @@ TEST(SnpBootHostile, RefusesAMemoryMapWithoutOvmfsPages) {
   EXPECT_STREQ(s.error().what, "guest firmware: secrets, CPUID or calling-area page bad");
 }
 
+TEST(SnpBootHostile, RefusesAnOvmfWithoutAnIgvmMemoryMap) {
+  // It would take its RAM from the e820 map and pre-validate the firmware region.
+  ImageOptions options;
+  options.ovmf_igvm_metadata = false;
+  SnpBoot b(options);
+  ASSERT_TRUE(b.early());
+  ASSERT_TRUE(b.accept());
+  const SnpStatus s = b.prepare();
+  ASSERT_FALSE(s);
+  EXPECT_STREQ(s.error().what,
+               "guest firmware: no IGVM memory map (an OVMF older than edk2-stable202511 would "
+               "pre-validate the firmware region and stop)");
+}
+
+TEST(GuestMemoryMap, TheLoadersRamWithoutTheFirmwareRegion) {
+  const GpaRange region{0x0800'0000, 0x0A00'0000};
+  GuestMemoryMapEntry entries[4];
+  const GpaRange ram[] = {{0, 0x8'0000}, {0x10'0000, 0x8000'0000}, {0x1'0000'0000, 0x2'0000'0000}};
+  const auto n = build_guest_memory_map(ram, region, entries);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(n.value(), 4u);
+  const std::uint64_t expected[4][2] = {
+      {0, 0x80}, {0x100, 0x8000 - 0x100}, {0xA000, 0x80000 - 0xA000}, {0x100000, 0x100000}};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(entries[i].starting_gpa_page_number, expected[i][0]) << i;
+    EXPECT_EQ(entries[i].number_of_pages, expected[i][1]) << i;
+    EXPECT_EQ(entries[i].entry_type, 0) << i;
+  }
+  GuestMemoryMapEntry three[3];
+  EXPECT_FALSE(build_guest_memory_map(ram, region, three)) << "four entries do not fit in three";
+  GuestMemoryMapEntry room[8];
+  std::memset(room, 0xFF, sizeof room);
+  const GpaRange one[] = {{0, 0x0800'0000}};
+  ASSERT_EQ(build_guest_memory_map(one, region, room).value(), 1u);
+  EXPECT_EQ(room[1].number_of_pages, 0u) << "an empty entry ends the map";
+}
+
 // --- BootParams checks ---------------------------------------------------------------------------
 
 class BootParamsTest : public ::testing::Test {
@@ -380,8 +432,10 @@ TEST_F(BootParamsTest, RefusesEachBadField) {
   const Case cases[] = {
       {"BootParams: bad magic", [](boot::BootParams& p) { p.magic ^= 1; }},
       {"BootParams: unsupported version", [](boot::BootParams& p) { p.version = 0; }},
-      {"BootParams: size does not cover the image range",
+      {"BootParams: size does not cover the guest memory map",
        [](boot::BootParams& p) { p.size = offsetof(boot::BootParams, image); }},
+      {"BootParams: size does not cover the guest memory map",
+       [](boot::BootParams& p) { p.size = offsetof(boot::BootParams, guest_memory_map); }},
       {"BootParams: not the firmware region this firmware is linked for",
        [](boot::BootParams& p) { p.firmware.gpa += 0x20'0000; }},
       {"BootParams: image range outside the firmware region",

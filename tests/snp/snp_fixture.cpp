@@ -55,6 +55,7 @@ BuiltTestImage build_test_image(const ImageOptions& options) {
   const formats::elf::ElfImage elf = formats::elf::ElfImage::parse(load_file(elf_path), elf_path);
   cvtpm::testing::SyntheticOvmf synthetic;
   synthetic.pages = options.ovmf_pages;
+  synthetic.igvm_metadata = options.ovmf_igvm_metadata;
   const std::vector<std::uint8_t> ovmf_bytes = synthetic.build();
   const formats::ovmf::OvmfImage ovmf =
       formats::ovmf::OvmfImage::parse(ByteBuffer(ovmf_bytes), "synthetic OVMF");
@@ -64,6 +65,7 @@ BuiltTestImage build_test_image(const ImageOptions& options) {
   build.guest_vmpl = options.guest_vmpl;
   build.ek_algorithm = options.ek;
   build.guest_sev_features = options.guest_sev_features;
+  build.allow_non_svsm_ovmf = !options.ovmf_igvm_metadata;
   BuiltTestImage out{igvmgen::build_image(elf, ovmf, build), {}, ovmf_bytes.size()};
   const measure::IgvmMeasurement m = measure::measure_igvm(out.image.file, {}, "test image");
   out.measurement = m.digest;

@@ -55,6 +55,9 @@ struct ImageOptions {
   std::uint64_t guest_sev_features = 1;
   bool real_firmware = false;  // cvtpm-fw.elf instead of the IGVM test firmware
   std::size_t ovmf_pages = 4;
+  // An OVMF with the IGVM memory map of edk2 >= stable202511 (else built with
+  // --allow-non-svsm-ovmf, as only measurement experiments may).
+  bool ovmf_igvm_metadata = true;
 };
 
 struct BuiltTestImage {

@@ -64,21 +64,27 @@ std::vector<std::uint8_t> SyntheticOvmf::build() const {
     add_entry("7255371f-3a3b-4b04-927b-1da6efa8d454", d);
   }
   if (svsm_info) add_entry("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd", u32(*svsm_info));
+  if (igvm_metadata) {
+    add_entry("784fa70e-3176-4677-8a20-04b68699e374", u32(kIgvmMetadataOffsetFromEnd));
+  }
   if (metadata) {
     add_entry("dc886566-984a-4798-a75e-5585a7bf67cc", u32(kMetadataOffsetFromEnd));
-    std::size_t at = img.size() - kMetadataOffsetFromEnd;
-    img[at] = 'A';
-    img[at + 1] = 'S';
-    img[at + 2] = 'E';
-    img[at + 3] = 'V';
-    put32(img, at + 4, static_cast<std::uint32_t>(16 + 12 * sections.size()));
+  }
+  auto write_descriptor = [&](std::size_t at, const char* signature,
+                              const std::vector<SyntheticSection>& list) {
+    for (int i = 0; i < 4; ++i) img[at + i] = static_cast<std::uint8_t>(signature[i]);
+    put32(img, at + 4, static_cast<std::uint32_t>(16 + 12 * list.size()));
     put32(img, at + 8, 1);
-    put32(img, at + 12, static_cast<std::uint32_t>(sections.size()));
-    for (std::size_t i = 0; i < sections.size(); ++i) {
-      put32(img, at + 16 + 12 * i, sections[i].gpa);
-      put32(img, at + 20 + 12 * i, sections[i].size);
-      put32(img, at + 24 + 12 * i, sections[i].type);
+    put32(img, at + 12, static_cast<std::uint32_t>(list.size()));
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      put32(img, at + 16 + 12 * i, list[i].gpa);
+      put32(img, at + 20 + 12 * i, list[i].size);
+      put32(img, at + 24 + 12 * i, list[i].type);
     }
+  };
+  if (metadata) write_descriptor(img.size() - kMetadataOffsetFromEnd, "ASEV", sections);
+  if (igvm_metadata) {
+    write_descriptor(img.size() - kIgvmMetadataOffsetFromEnd, "IGVM", igvm_sections);
   }
   // The footer entry itself: size covers every entry plus the footer's own 18 bytes.
   put16(img, footer_at, static_cast<std::uint32_t>(footer_at - end + 18));

@@ -29,11 +29,19 @@ struct SyntheticOvmf {
       {0x80F000, 0x1000, 4}, {0x810000, 0x1000, 16}, {0x811000, 0xF000, 1}};
   std::optional<std::uint32_t> hash_table_gpa = 0x810C00;  // SEV_HASH_TABLE_RV base
   std::optional<std::uint32_t> svsm_info;                  // SVSM_INFO entry offset
+  // IGVM metadata (edk2 >= stable202511), as Debian's ovmf-generic 2026.08 carries it: the
+  // parameter area with the memory map (8 entries) and the VP count, and the HOB area.
+  bool igvm_metadata = true;
+  std::vector<SyntheticSection> igvm_sections = {{0x812000, 0x1000, 0x100},
+                                                 {0x0, 0xC0, 0x101},
+                                                 {0xC0, 0x10, 0x102},
+                                                 {0x813000, 0x1000, 0x200}};
 
   std::vector<std::uint8_t> build() const;
 
   // Where build() puts things, for tests that corrupt them.
   static constexpr std::size_t kMetadataOffsetFromEnd = 0x800;  // header at size - 0x800
+  static constexpr std::size_t kIgvmMetadataOffsetFromEnd = 0x900;
   static std::size_t footer_offset(std::size_t image_size) { return image_size - 32 - 18; }
 };
 

@@ -33,8 +33,8 @@ SnpStatus check_boot_params(const boot::BootParams& params) {
   if (params.version < boot::kBootParamsVersion) {
     return SnpError{"BootParams: unsupported version", params.version};
   }
-  if (params.size < offsetof(boot::BootParams, image) + sizeof(boot::Range) || params.size > 4096) {
-    return SnpError{"BootParams: size does not cover the image range", params.size};
+  if (params.size < sizeof(boot::BootParams) || params.size > 4096) {
+    return SnpError{"BootParams: size does not cover the guest memory map", params.size};
   }
   if (params.firmware.gpa != boot::kFirmwareBase ||
       params.firmware.size != boot::kFirmwareRegionSize) {

@@ -151,6 +151,7 @@ SnpStatus SnpFirmware::prepare(std::span<const GpaRange> ram, vtpm::Allocator& a
   input.cpuid = &cpuid_;
   input.vmsa_gpa = boot_vmsa_gpa_;
   input.boot_apic_id = 0;
+  input.loader_ram = ram;
   const SnpStatus prepared = prepare_guest(hardware_, ghcb_, platform, input, log_);
   secure_zero(&secrets, sizeof secrets);
   return prepared;

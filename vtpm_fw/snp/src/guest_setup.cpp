@@ -1,5 +1,6 @@
 #include "cvtpm/snp/guest_setup.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cvtpm/formats/snp/cpuid_page.h"
@@ -80,6 +81,28 @@ void build_guest_secrets(const fs::SecretsPage& firmware_secrets, std::uint8_t g
   std::memset(out.reserved_15d, 0, sizeof out.reserved_15d);
 }
 
+SnpResult<std::size_t> build_guest_memory_map(std::span<const GpaRange> loader_ram,
+                                              GpaRange firmware_region,
+                                              std::span<GuestMemoryMapEntry> out) {
+  std::size_t count = 0;
+  auto add = [&](std::uint64_t start, std::uint64_t end) -> bool {
+    if (start >= end) return true;
+    if (count == out.size()) return false;
+    out[count++] = {start / kPageSize, (end - start) / kPageSize, 0, 0, 0};
+    return true;
+  };
+  for (const GpaRange& r : loader_ram) {
+    const std::uint64_t start = r.start & ~kPageMask;
+    const std::uint64_t end = r.end & ~kPageMask;
+    // The firmware region splits a range in two (COCONUT-SVSM's init_memory_map does the same).
+    const bool fits = add(start, end < firmware_region.start ? end : firmware_region.start) &&
+                      add(start > firmware_region.end ? start : firmware_region.end, end);
+    if (!fits) return SnpError{"guest memory map: more RAM ranges than it holds", out.size()};
+  }
+  if (count < out.size()) out[count] = {};
+  return count;
+}
+
 SnpStatus check_guest_layout(const boot::BootParams& params, const GuestRam& ram) {
   const boot::GuestFirmwareInfo& guest = params.guest;
   if (guest.flash_size == 0 || guest.flash_size > kMaxFlashSize ||
@@ -112,6 +135,28 @@ SnpStatus check_guest_layout(const boot::BootParams& params, const GuestRam& ram
     for (std::size_t j = 0; j < i; ++j) {
       if (pages[i] == pages[j]) return SnpError{"guest firmware: special pages coincide", pages[i]};
     }
+  }
+  // OVMF pre-validates all RAM it knows; without the map it takes the hypervisor's e820, which
+  // holds the firmware region, and stops when the SVSM refuses those pages.
+  const boot::Range& map = params.guest_memory_map;
+  if (map.size < sizeof(GuestMemoryMapEntry) || map.gpa == 0) {
+    return SnpError{
+        "guest firmware: no IGVM memory map (an OVMF older than edk2-stable202511 "
+        "would pre-validate the firmware region and stop)",
+        map.gpa, map.size};
+  }
+  if ((map.gpa & kPageMask) + map.size > kPageSize || map.gpa % 8 != 0) {
+    return SnpError{"guest firmware: IGVM memory map not within one page", map.gpa, map.size};
+  }
+  bool map_prevalidated = false;
+  for (std::uint32_t i = 0; i < guest.prevalidated_count && i < boot::kMaxPrevalidatedRanges; ++i) {
+    const boot::Range& r = guest.prevalidated[i];
+    map_prevalidated |= map.gpa >= r.gpa && map.gpa - r.gpa < r.size && map.size <= r.size &&
+                        map.gpa - r.gpa <= r.size - map.size;
+  }
+  if (!map_prevalidated) {
+    return SnpError{"guest firmware: IGVM memory map outside the pre-validated memory", map.gpa,
+                    map.size};
   }
   if (guest.prevalidated_count > boot::kMaxPrevalidatedRanges) {
     return SnpError{"guest firmware: too many pre-validated ranges", guest.prevalidated_count};
@@ -171,6 +216,23 @@ SnpStatus prepare_guest(SnpHardware& hardware, GhcbClient& ghcb, SnpPlatform& pl
     return s;
   }
   platform.ram().set_validated(guest.flash_gpa, guest.flash_size, true);
+
+  // The RAM OVMF will pre-validate through the SVSM: never the firmware region.
+  {
+    GuestMemoryMapEntry entries[kPageSize / sizeof(GuestMemoryMapEntry)];
+    const std::size_t capacity =
+        std::min<std::size_t>(params.guest_memory_map.size / sizeof(GuestMemoryMapEntry),
+                              sizeof entries / sizeof entries[0]);
+    const auto built = build_guest_memory_map(
+        input.loader_ram, {params.firmware.gpa, params.firmware.gpa + params.firmware.size},
+        {entries, capacity});
+    if (!built) return built.error();
+    const std::size_t bytes =
+        (built.value() < capacity ? built.value() + 1 : built.value()) * sizeof entries[0];
+    Mapping page(hardware, params.guest_memory_map.gpa, bytes, Encryption::kPrivate);
+    if (!page) return SnpError{"guest memory map not accessible", params.guest_memory_map.gpa};
+    std::memcpy(page.data(), entries, bytes);
+  }
 
   // CPUID table and secrets.
   if (SnpStatus s =

@@ -77,9 +77,14 @@ struct BuiltImage {
 BuiltImage build_image(const formats::elf::ElfImage& firmware, const formats::ovmf::OvmfImage& ovmf,
                        const BuildOptions& options);
 
+// What the firmware learns about OVMF from OVMF's own metadata.
+struct GuestFirmware {
+  formats::boot::GuestFirmwareInfo info;
+  formats::boot::Range memory_map;  // where OVMF reads the IGVM memory map; {0, 0}: nowhere
+};
+
 // The pieces, for tests and the documentation of the entry contract.
-formats::boot::GuestFirmwareInfo guest_firmware_info(const formats::ovmf::OvmfImage& ovmf,
-                                                     bool allow_non_svsm_ovmf);
+GuestFirmware guest_firmware_info(const formats::ovmf::OvmfImage& ovmf, bool allow_non_svsm_ovmf);
 formats::snp::Vmsa snp_boot_vmsa(std::uint64_t entry, std::uint64_t boot_params_gpa,
                                  std::uint64_t sev_features);
 formats::igvm::NativeVpContextX64 native_boot_context(std::uint64_t entry,

@@ -37,7 +37,7 @@ enum class EntryPlatform : std::uint32_t {
 // The boot parameter page (one measured 4 KiB NORMAL page in the IGVM image).
 
 inline constexpr std::uint32_t kBootParamsMagic = 0x4254'5643;  // "CVTB" little-endian
-inline constexpr std::uint32_t kBootParamsVersion = 1;
+inline constexpr std::uint32_t kBootParamsVersion = 2;
 inline constexpr std::size_t kMaxPrevalidatedRanges = 16;
 
 struct Range {
@@ -95,6 +95,12 @@ struct BootParams {
   // CPUID and secrets pages are left out). Under SNP these are validated at launch; the rest of
   // the firmware region is not.
   Range image;
+
+  // Appended in version 2: where the guest firmware reads an IGVM memory map (OVMF's IGVM
+  // metadata: its parameter area plus the map's offset; edk2 >= stable202511 reads it in
+  // OvmfPkg/Library/PlatformInitLib/Igvm.c), {0, 0} if it reads none. Under SNP the firmware
+  // writes the guest's RAM there, without the firmware region; it lies in a pre-validated range.
+  Range guest_memory_map;
 };
 static_assert(offsetof(BootParams, firmware) == 16);
 static_assert(offsetof(BootParams, secrets_gpa) == 32);
@@ -103,7 +109,8 @@ static_assert(offsetof(BootParams, debug_serial_port) == 80);
 static_assert(offsetof(BootParams, guest_sev_features) == 88);
 static_assert(offsetof(BootParams, guest) == 96);
 static_assert(offsetof(BootParams, image) == 408);
-static_assert(sizeof(BootParams) == 424);
+static_assert(offsetof(BootParams, guest_memory_map) == 424);
+static_assert(sizeof(BootParams) == 440);
 static_assert(sizeof(BootParams) <= 4096);
 
 namespace boot_flags {

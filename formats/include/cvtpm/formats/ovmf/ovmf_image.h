@@ -22,6 +22,16 @@ struct FooterEntry {
   std::size_t data_size;
 };
 
+// Where OVMF reads the IGVM memory map (guest-physical), and its IGVM parameter and HOB areas.
+struct IgvmParameters {
+  std::uint32_t param_area_gpa;
+  std::uint32_t param_area_size;
+  std::uint32_t memory_map_gpa;  // 0: the metadata has no memory map
+  std::uint32_t memory_map_size;
+  std::uint32_t hob_area_gpa;  // 0: none
+  std::uint32_t hob_area_size;
+};
+
 // Location of the SEV hash table (SEV_HASH_TABLE_RV footer entry).
 struct HashTableArea {
   std::uint32_t gpa;
@@ -57,12 +67,16 @@ class OvmfImage {
   std::uint32_t sev_es_reset_eip() const;               // SEV_ES_RESET_BLOCK: AP reset vector
   std::uint32_t svsm_entry_offset() const;              // SVSM_INFO (legacy SVSM binaries)
   std::optional<HashTableArea> sev_hash_table() const;  // absent or zero base => nullopt
+  // The IGVM metadata of edk2 >= stable202511; nullopt for an older OVMF. Parsing checked that
+  // it names one parameter area, and that the memory map and VP count lie inside it.
+  const std::optional<IgvmParameters>& igvm_parameters() const { return igvm_parameters_; }
 
  private:
   OvmfImage(ByteBuffer bytes, std::string name)
       : bytes_(std::move(bytes)), name_(std::move(name)) {}
   void parse_footer_table();
   void parse_sev_metadata();
+  void parse_igvm_metadata();
   std::uint32_t u32_entry(const Guid& guid, const char* entry_name) const;
 
   ByteBuffer bytes_;
@@ -71,6 +85,7 @@ class OvmfImage {
   bool has_sev_metadata_ = false;
   std::vector<FooterEntry> footer_entries_;
   std::vector<SevMetadataSection> sev_sections_;
+  std::optional<IgvmParameters> igvm_parameters_;
 };
 
 const char* section_type_name(std::uint32_t type);

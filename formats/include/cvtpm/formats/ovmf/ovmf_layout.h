@@ -30,6 +30,9 @@ inline constexpr Guid kSevSecretBlock = Guid::parse("4c2eb361-7d9b-4cc3-8081-127
 inline constexpr Guid kTdxMetadata = Guid::parse("e47a6535-984a-4798-865e-4685a7bf8ec2");
 // Legacy COCONUT-SVSM binaries (pre-IGVM): u32 offset of the entry point from the image base.
 inline constexpr Guid kSvsmInfo = Guid::parse("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd");
+// IGVM parameter metadata (edk2 >= stable202511; COCONUT-SVSM boot/defs/src/firmware.rs
+// OVMF_IGVM_METADATA_GUID): u32 offset of an "IGVM" descriptor from the image end.
+inline constexpr Guid kIgvmMetadata = Guid::parse("784fa70e-3176-4677-8a20-04b68699e374");
 }  // namespace guids
 
 // SEV metadata ("ASEV"), located `offset` bytes before the image end, where `offset` is the
@@ -58,5 +61,25 @@ enum class SevSectionType : std::uint32_t {
 };
 
 inline constexpr std::uint32_t kSevMetadataVersion = 1;
+
+// IGVM metadata ("IGVM"): edk2 OvmfPkg/ResetVector/X64/IgvmMetadata.nasm.inc. The same header
+// layout as the SEV metadata, then sections of {start, size, type}: for the parameter and HOB
+// areas `start` is a GPA, for the memory map and the VP count an offset into the parameter area.
+using IgvmMetadataHeader = SevMetadataHeader;
+struct IgvmMetadataSection {
+  std::uint32_t start;
+  std::uint32_t size;
+  std::uint32_t type;
+};
+static_assert(sizeof(IgvmMetadataSection) == 12);
+
+enum class IgvmSectionType : std::uint32_t {
+  kParamArea = 0x100,  // the IGVM parameter area (OVMF's PcdOvmfIgvmParamBase/Size)
+  kMemoryMap = 0x101,  // IGVM_VHS_MEMORY_MAP_ENTRY array, at an offset in the parameter area
+  kVpCount = 0x102,    // u32 vCPU count, at an offset in the parameter area
+  kHobArea = 0x200,    // IGVM data HOBs (PcdOvmfIgvmHobBase/Size)
+};
+
+inline constexpr std::uint32_t kIgvmMetadataVersion = 1;
 
 }  // namespace cvtpm::formats::ovmf
