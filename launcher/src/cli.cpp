@@ -38,31 +38,50 @@ struct CheckOptions {
 ordered_json requirements_json(const std::vector<Requirement>& reqs) {
   ordered_json rows = ordered_json::array();
   for (const Requirement& r : reqs) {
-    ordered_json row{{"requirement", r.name}, {"ok", r.ok}, {"detail", r.detail}};
-    if (!r.ok) row["fix"] = r.fix;
+    ordered_json row{
+        {"requirement", r.name}, {"status", status_name(r.status)}, {"detail", r.detail}};
+    if (r.status == Requirement::Status::kMissing) row["fix"] = r.fix;
+    if (r.status == Requirement::Status::kUnknown) row["needs"] = r.fix;
     rows.push_back(row);
   }
   return rows;
 }
 
+std::size_t count(const std::vector<Requirement>& reqs, Requirement::Status status) {
+  std::size_t n = 0;
+  for (const Requirement& r : reqs) n += r.status == status ? 1 : 0;
+  return n;
+}
+
+// Exit status: 0 when nothing detectable is missing (UNKNOWN requirements are listed with what
+// they need: only the launch can tell), kExitHostUnsuitable when something is missing.
 int run_check(const CheckOptions& o, std::ostream& out) {
   const std::uint64_t memory = parse_memory_mib(o.memory, "--memory") << 20;
   const HostFacts facts = probe_host(o.root, o.qemu);
   const std::vector<Requirement> reqs = evaluate_host(facts, memory);
+  const std::size_t unknown = count(reqs, Requirement::Status::kUnknown);
   if (o.json) {
-    out << ordered_json{{"snp_launch_possible", all_met(reqs)},
+    out << ordered_json{{"nothing_missing", none_missing(reqs)},
+                        {"missing", count(reqs, Requirement::Status::kMissing)},
+                        {"unknown", unknown},
                         {"requirements", requirements_json(reqs)}}
                .dump(2)
         << "\n";
   } else {
     out << requirements_table(reqs);
-    out << (all_met(reqs)
-                ? "\nThis host can launch SEV-SNP guests with cvtpm images.\n"
-                : "\nThis host cannot launch SEV-SNP guests with cvtpm images (see the fixes "
-                  "above);\n"
-                  "`cvtpm-launch emulate` runs the vTPM firmware under QEMU TCG instead.\n");
+    if (!none_missing(reqs)) {
+      out << "\nThis host cannot launch SEV-SNP guests with cvtpm images (see the fixes above);\n"
+             "`cvtpm-launch emulate` runs the vTPM firmware under QEMU TCG instead.\n";
+    } else if (unknown > 0) {
+      out << "\nNothing detectable is missing. " << unknown
+          << (unknown == 1 ? " requirement" : " requirements")
+          << " cannot be detected from here (UNKNOWN, with what it needs); the launch itself "
+             "will tell.\n";
+    } else {
+      out << "\nThis host can launch SEV-SNP guests with cvtpm images.\n";
+    }
   }
-  return all_met(reqs) ? 0 : kExitHostUnsuitable;
+  return none_missing(reqs) ? 0 : kExitHostUnsuitable;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,10 +159,7 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
 
   const std::string qemu = settings.qemu.value_or(kDefaultQemu);
   const HostFacts facts = probe_host(o.root, qemu);
-  LaunchPlan plan = resolve_plan(
-      settings, facts.cpu && facts.cpu->snp ? std::optional(facts.cpu->cbitpos) : std::nullopt,
-      facts.cpu && facts.cpu->snp ? std::optional(facts.cpu->reduced_phys_bits) : std::nullopt,
-      facts.qemu.has_device_plane);
+  LaunchPlan plan = resolve_plan(settings, facts.qemu.has_device_plane);
   if (!settings.guest_vmpl && image.guest_vmpl) plan.guest_vmpl = *image.guest_vmpl;
   // An ID block vouches for one launch digest; the PSP refuses to launch anything else, so
   // catch the mismatch here with a message instead of an opaque launch failure.
@@ -156,6 +172,19 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     }
   }
   const std::vector<Requirement> reqs = evaluate_host(facts, plan.memory_mib << 20);
+  if (!o.dry_run && !none_missing(reqs)) {
+    err << kTool << ": error: this host cannot launch SEV-SNP guests:\n";
+    for (const Requirement& r : reqs) {
+      if (r.status == Requirement::Status::kMissing) {
+        err << "  " << r.name << ": " << r.detail << " (fix: " << r.fix << ")\n";
+      }
+    }
+    err << kTool
+        << ": nothing was started; `cvtpm-launch emulate` runs the vTPM firmware under "
+           "QEMU TCG on any host\n";
+    return kExitHostUnsuitable;
+  }
+  plan.cbitpos = resolve_cbitpos(settings, host_cbit_position(facts.cpu));
   const std::vector<std::string> argv = snp_qemu_command(plan);
 
   ordered_json record;
@@ -171,14 +200,15 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   }();
   record["qemu_argv"] = argv;
 
-  if (o.dry_run) {
-    if (!all_met(reqs)) {
-      err << kTool << ": note: this host cannot run the command (`cvtpm-launch check` says why)\n";
+  for (const Requirement& r : reqs) {
+    if (r.status == Requirement::Status::kUnknown) {
+      err << kTool << ": note: cannot be detected here: " << r.name << " (needs: " << r.fix
+          << ")\n";
     }
-    if (!settings.cbitpos && !(facts.cpu && facts.cpu->snp)) {
-      err << kTool << ": note: no SNP CPU here: cbitpos=" << plan.cbitpos
-          << " and reduced-phys-bits=" << plan.reduced_phys_bits
-          << " are defaults; the SNP host's values may differ\n";
+  }
+  if (o.dry_run) {
+    if (!none_missing(reqs)) {
+      err << kTool << ": note: this host cannot run the command (`cvtpm-launch check` says why)\n";
     }
     if (o.json) {
       ordered_json j = record;
@@ -189,17 +219,6 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
           << shell_join(argv) << "\n";
     }
     return 0;
-  }
-
-  if (!all_met(reqs)) {
-    err << kTool << ": error: this host cannot launch SEV-SNP guests:\n";
-    for (const Requirement& r : reqs) {
-      if (!r.ok) err << "  " << r.name << ": " << r.detail << " (fix: " << r.fix << ")\n";
-    }
-    err << kTool
-        << ": nothing was started; `cvtpm-launch emulate` runs the vTPM firmware under "
-           "QEMU TCG on any host\n";
-    return kExitHostUnsuitable;
   }
 
   const std::filesystem::path record_path =
@@ -314,12 +333,17 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
 
   std::ostringstream result;
   int status = run_guarded(kTool, err, [&] {
-    if (check_cmd->parsed()) return run_check(check, result);
-    if (emulate_cmd->parsed()) return run_emulate(emulate, out, err);
-    // `run` prints its own progress before handing the terminal to QEMU.
-    out << result.str();
-    result.str("");
-    return run_run(run, out, err);
+    try {
+      if (check_cmd->parsed()) return run_check(check, result);
+      if (emulate_cmd->parsed()) return run_emulate(emulate, out, err);
+      // `run` prints its own progress before handing the terminal to QEMU.
+      out << result.str();
+      result.str("");
+      return run_run(run, out, err);
+    } catch (const HostUnsuitableError& e) {
+      err << kTool << ": error: " << e.what() << "\n";
+      return kExitHostUnsuitable;
+    }
   });
   out << result.str();
   return status;

@@ -1,7 +1,5 @@
 #include "cvtpm/launch/host_checks.h"
 
-#include <cpuid.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,47 +10,6 @@ namespace cvtpm::launch {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::uint32_t kSevLeaf = 0x8000001F;
-
-struct Cpuid {
-  std::uint32_t eax, ebx, ecx, edx;
-};
-
-// The Linux cpuid driver: pread at offset (ecx << 32 | leaf) returns eax..edx.
-std::optional<Cpuid> cpuid_from_device(const fs::path& dev, std::uint32_t leaf) {
-  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  Cpuid regs{};
-  ssize_t n = ::pread(fd, &regs, sizeof regs, static_cast<off_t>(leaf));
-  ::close(fd);
-  if (n != static_cast<ssize_t>(sizeof regs)) return std::nullopt;
-  return regs;
-}
-
-std::optional<Cpuid> cpuid_instruction(std::uint32_t leaf) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(leaf & 0x80000000u, &a, &b, &c, &d) || a < leaf) return Cpuid{0, 0, 0, 0};
-  __cpuid_count(leaf, 0, a, b, c, d);
-  return Cpuid{a, b, c, d};
-}
-
-std::optional<SevCpuInfo> read_sev_cpu(const fs::path& root) {
-  const fs::path dev = root / "dev/cpu/0/cpuid";
-  std::optional<Cpuid> regs = cpuid_from_device(dev, kSevLeaf);
-  if (!regs) {
-    std::optional<Cpuid> max = cpuid_from_device(dev, 0x80000000u);
-    if (max && max->eax < kSevLeaf) regs = Cpuid{0, 0, 0, 0};
-  }
-  std::error_code ec;
-  if (!regs && fs::equivalent(root, "/", ec)) regs = cpuid_instruction(kSevLeaf);
-  if (!regs) return std::nullopt;
-  SevCpuInfo info;
-  info.snp = (regs->eax >> 4) & 1;
-  info.cbitpos = regs->ebx & 0x3F;
-  info.reduced_phys_bits = (regs->ebx >> 6) & 0x3F;
-  return info;
-}
 
 std::optional<std::string> read_text(const fs::path& p) {
   std::ifstream f(p);
@@ -88,8 +45,13 @@ std::string mib(std::uint64_t bytes) {
 }  // namespace
 
 HostFacts probe_host(const fs::path& root, const std::string& qemu_binary) {
+  return probe_host(root, *host_cpuid_reader(root), qemu_binary);
+}
+
+HostFacts probe_host(const fs::path& root, const CpuidReader& cpuid,
+                     const std::string& qemu_binary) {
   HostFacts f;
-  f.cpu = read_sev_cpu(root);
+  f.cpu = read_sev_cpu(cpuid);
   f.dev_kvm_present = present(root / "dev/kvm");
   f.dev_kvm_accessible = accessible(root / "dev/kvm");
   f.dev_sev_present = present(root / "dev/sev");
@@ -104,34 +66,41 @@ HostFacts probe_host(const fs::path& root, const std::string& qemu_binary) {
 }
 
 std::vector<Requirement> evaluate_host(const HostFacts& f, std::uint64_t guest_memory_bytes) {
+  using Status = Requirement::Status;
   std::vector<Requirement> r;
-  auto add = [&r](std::string name, bool ok, std::string detail, std::string fix) {
-    r.push_back(Requirement{std::move(name), ok, std::move(detail), std::move(fix)});
+  auto add = [&r](std::string name, Status status, std::string detail, std::string fix) {
+    r.push_back(Requirement{std::move(name), status, std::move(detail), std::move(fix)});
   };
+  auto ok_if = [](bool ok) { return ok ? Status::kOk : Status::kMissing; };
   auto device = [](bool present, bool accessible) {
     return !present     ? "absent"
            : accessible ? "present, read/write"
                         : "present, no read/write access";
   };
 
-  if (!f.cpu) {
-    add("CPU with SEV-SNP (CPUID 0x8000001F)", false, "cannot read CPUID (no /dev/cpu/0/cpuid)",
-        "load the cpuid module (modprobe cpuid)");
+  const std::string cpu_name = "CPU with SEV-SNP (CPUID 0x8000001F)";
+  const std::string cpu_fix =
+      "an AMD EPYC 7003 (Milan) or newer with SEV-SNP enabled in the BIOS (SMEE, SNP, RMP table)";
+  if (!f.cpu.info) {
+    // Not readable is not absent: say so, and how to make it readable.
+    add(cpu_name, f.cpu.unreadable ? Status::kUnknown : Status::kMissing, f.cpu.problem,
+        f.cpu.unreadable ? "load the cpuid module (modprobe cpuid)" : cpu_fix);
   } else {
-    add("CPU with SEV-SNP (CPUID 0x8000001F)", f.cpu->snp,
-        f.cpu->snp ? "SEV-SNP, C-bit " + std::to_string(f.cpu->cbitpos) + ", reduced phys bits " +
-                         std::to_string(f.cpu->reduced_phys_bits)
-                   : "the CPU does not report SEV-SNP",
-        "an AMD EPYC 7003 (Milan) or newer with SEV-SNP enabled in the BIOS (SMEE, SNP, RMP "
-        "table)");
+    const SevCpuInfo& c = *f.cpu.info;
+    add(cpu_name, ok_if(c.snp),
+        c.snp ? "SEV-SNP, C-bit " + std::to_string(c.cbitpos) + ", " + std::to_string(c.vmpls) +
+                    " VMPLs, host physical address reduction " +
+                    std::to_string(c.host_phys_addr_reduction) + " bits"
+              : "the CPU does not report SEV-SNP",
+        cpu_fix);
   }
 
-  add("/dev/kvm", f.dev_kvm_present && f.dev_kvm_accessible,
+  add("/dev/kvm", ok_if(f.dev_kvm_present && f.dev_kvm_accessible),
       device(f.dev_kvm_present, f.dev_kvm_accessible),
       f.dev_kvm_present ? "run as root or as a member of group kvm"
                         : "load kvm_amd (modprobe kvm_amd)");
 
-  add("kvm_amd with SEV-SNP enabled", f.kvm_amd_loaded && f.kvm_amd_sev_snp.value_or(false),
+  add("kvm_amd with SEV-SNP enabled", ok_if(f.kvm_amd_loaded && f.kvm_amd_sev_snp.value_or(false)),
       !f.kvm_amd_loaded ? "kvm_amd not loaded"
       : !f.kvm_amd_sev_snp
           ? "kvm_amd has no sev_snp parameter (host kernel without SNP host support)"
@@ -140,47 +109,77 @@ std::vector<Requirement> evaluate_host(const HostFacts& f, std::uint64_t guest_m
       "a host kernel with SEV-SNP host support (upstream >= 6.11), SNP enabled in the BIOS, "
       "kvm_amd loaded with sev_snp=1 (dmesg shows 'SEV-SNP API')");
 
-  add("/dev/sev", f.dev_sev_present && f.dev_sev_accessible,
+  add("/dev/sev", ok_if(f.dev_sev_present && f.dev_sev_accessible),
       device(f.dev_sev_present, f.dev_sev_accessible),
       f.dev_sev_present ? "run as root or give this user read/write access to /dev/sev"
                         : "load the ccp module (the AMD PSP driver that provides /dev/sev)");
 
+  // What runs a guest below VMPL0 is COCONUT-SVSM's host stack (Documentation/docs/installation/
+  // INSTALL.md): its scripts/launch_guest.sh refuses QEMU < 11.0 and needs its patches.
   const QemuInfo& q = f.qemu;
   const std::string no_qemu = "QEMU does not run";
-  add("QEMU (" + q.binary + ")", q.runs && q.version.has_value(),
+  const std::string svsm_qemu_fix =
+      "QEMU >= 11.0 with SVSM support: COCONUT-SVSM's qemu, branch 'svsm' (its INSTALL.md), or "
+      "pass --qemu PATH";
+  add("QEMU >= " + kMinSvsmQemu.to_string() + " (" + q.binary + ")",
+      ok_if(q.runs && q.version && *q.version >= kMinSvsmQemu),
       !q.runs     ? q.failure
       : q.version ? "version " + q.version->to_string()
                   : "unknown version",
-      "install QEMU >= 10.1 built with IGVM support, or pass --qemu PATH");
-  add("QEMU object sev-snp-guest (>= 9.1)", q.has_sev_snp_guest,
+      svsm_qemu_fix);
+  add("QEMU object sev-snp-guest", ok_if(q.has_sev_snp_guest),
       !q.runs               ? no_qemu
       : q.has_sev_snp_guest ? "available"
                             : "missing",
       "QEMU 9.1 or newer");
-  add("QEMU object igvm-cfg (>= 10.1)", q.has_igvm_cfg,
+  add("QEMU object igvm-cfg", ok_if(q.has_igvm_cfg),
       !q.runs          ? no_qemu
       : q.has_igvm_cfg ? "available"
                        : "missing",
       "QEMU 10.1 or newer configured with --enable-igvm");
-  add("Multi-VMPL guests (QEMU machine option device-plane)", q.has_device_plane,
+  // launch_guest.sh adds kernel-irqchip=split,device-plane=<guest VMPL> only when `qemu -h`
+  // mentions device-plane=, and launches without it otherwise: its absence refuses nothing, but
+  // whether such a QEMU carries the SVSM patches cannot be told from the outside.
+  const bool svsm_qemu_version = q.runs && q.version && *q.version >= kMinSvsmQemu;
+  add("QEMU with SVSM (multi-VMPL) support",
+      !svsm_qemu_version   ? Status::kMissing
+      : q.has_device_plane ? Status::kOk
+                           : Status::kUnknown,
       !q.runs              ? no_qemu
-      : q.has_device_plane ? "available"
-                           : "missing",
-      "cvtpm runs OVMF below VMPL0, which upstream KVM/QEMU cannot do yet: use a host kernel and "
-      "QEMU with SVSM support (e.g. COCONUT-SVSM's 'svsm' branches)");
+      : !svsm_qemu_version ? "no QEMU below 11.0 has it"
+      : q.has_device_plane
+          ? "`qemu -h` offers device-plane=: guest devices go to the guest's VMPL"
+          : "`qemu -h` offers no device-plane=: launched without it (as COCONUT-SVSM's "
+            "launch_guest.sh does); whether this QEMU has the SVSM patches cannot be detected",
+      svsm_qemu_fix);
+  add("Host kernel with SVSM (multi-VMPL) support", Status::kUnknown,
+      "lives inside the host kernel; it cannot be detected from user space",
+      "the host kernel of COCONUT-SVSM's linux, branch 'svsm' (its INSTALL.md)");
 
   add("Memory for a " + mib(guest_memory_bytes) + " guest",
-      f.mem_available && *f.mem_available >= guest_memory_bytes,
+      ok_if(f.mem_available && *f.mem_available >= guest_memory_bytes),
       f.mem_available ? mib(*f.mem_available) + " available" : "cannot read /proc/meminfo",
       "free memory, or ask for less with --memory");
   return r;
 }
 
-bool all_met(const std::vector<Requirement>& requirements) {
+bool none_missing(const std::vector<Requirement>& requirements) {
   for (const Requirement& q : requirements) {
-    if (!q.ok) return false;
+    if (q.status == Requirement::Status::kMissing) return false;
   }
   return true;
+}
+
+std::string status_name(Requirement::Status status) {
+  switch (status) {
+    case Requirement::Status::kOk:
+      return "OK";
+    case Requirement::Status::kMissing:
+      return "MISSING";
+    case Requirement::Status::kUnknown:
+      return "UNKNOWN";
+  }
+  return "?";
 }
 
 std::string requirements_table(const std::vector<Requirement>& requirements) {
@@ -189,9 +188,14 @@ std::string requirements_table(const std::vector<Requirement>& requirements) {
   std::ostringstream out;
   out << std::string("REQUIREMENT").append(width - 11 + 2, ' ') << "STATUS   DETAIL\n";
   for (const Requirement& q : requirements) {
-    out << q.name << std::string(width - q.name.size() + 2, ' ')
-        << (q.ok ? "OK       " : "MISSING  ") << q.detail << "\n";
-    if (!q.ok) out << std::string(width + 2 + 9, ' ') << "fix: " << q.fix << "\n";
+    const std::string status = status_name(q.status);
+    out << q.name << std::string(width - q.name.size() + 2, ' ') << status
+        << std::string(9 - status.size(), ' ') << q.detail << "\n";
+    if (q.status == Requirement::Status::kMissing) {
+      out << std::string(width + 2 + 9, ' ') << "fix: " << q.fix << "\n";
+    } else if (q.status == Requirement::Status::kUnknown) {
+      out << std::string(width + 2 + 9, ' ') << "needs: " << q.fix << "\n";
+    }
   }
   return out.str();
 }

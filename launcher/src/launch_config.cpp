@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cvtpm/launch/host_checks.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
 #include "cvtpm/support/files.h"
@@ -161,8 +162,28 @@ std::uint64_t parse_memory_mib(const std::string& text, const std::string& what)
   return mib;
 }
 
-LaunchPlan resolve_plan(const LaunchSettings& s, std::optional<unsigned> host_cbitpos,
-                        std::optional<unsigned> host_reduced_phys_bits, bool host_multi_vmpl) {
+namespace {
+
+void check_cbitpos(unsigned cbitpos) {
+  if (cbitpos < 32 || cbitpos > 63) {
+    throw InputError("--cbitpos", std::to_string(cbitpos) + " is not a C-bit position (32..63)");
+  }
+}
+
+}  // namespace
+
+unsigned resolve_cbitpos(const LaunchSettings& s, const CbitReading& host_cbit) {
+  if (s.cbitpos) return *s.cbitpos;
+  if (!host_cbit.cbitpos) {
+    throw HostUnsuitableError("the host's C-bit position cannot be read: " + host_cbit.problem +
+                              "; for another host, pass --cbitpos with its value "
+                              "(`cvtpm-launch check` there prints it)");
+  }
+  check_cbitpos(*host_cbit.cbitpos);
+  return *host_cbit.cbitpos;
+}
+
+LaunchPlan resolve_plan(const LaunchSettings& s, bool host_device_plane) {
   LaunchPlan p;
   if (!s.igvm) throw InputError("--igvm", "required: the IGVM image to launch");
   p.igvm = *s.igvm;
@@ -180,12 +201,11 @@ LaunchPlan resolve_plan(const LaunchSettings& s, std::optional<unsigned> host_cb
     }
     p.cpu = *s.cpu;
   }
-  if (auto c = s.cbitpos ? s.cbitpos : host_cbitpos) p.cbitpos = *c;
-  if (auto r = s.reduced_phys_bits ? s.reduced_phys_bits : host_reduced_phys_bits)
-    p.reduced_phys_bits = *r;
-  if (p.cbitpos < 32 || p.cbitpos > 63) {
-    throw InputError("--cbitpos", std::to_string(p.cbitpos) + " is not a C-bit position (32..63)");
+  if (s.cbitpos) {
+    check_cbitpos(*s.cbitpos);
+    p.cbitpos = *s.cbitpos;
   }
+  if (s.reduced_phys_bits) p.reduced_phys_bits = *s.reduced_phys_bits;
   if (p.reduced_phys_bits < 1 || p.reduced_phys_bits > 63) {
     throw InputError("--reduced-phys-bits",
                      std::to_string(p.reduced_phys_bits) + " is out of range");
@@ -229,7 +249,7 @@ LaunchPlan resolve_plan(const LaunchSettings& s, std::optional<unsigned> host_cb
   }
   p.network = s.network.value_or(true);
   if (s.serial) p.serial = *s.serial;
-  p.multi_vmpl = host_multi_vmpl;
+  p.device_plane = host_device_plane;
   if (s.guest_vmpl) {
     if (*s.guest_vmpl < 1 || *s.guest_vmpl > 3) {
       throw InputError("--guest-vmpl",

@@ -23,13 +23,24 @@ std::string opt_value(const std::string& v) {
 
 }  // namespace
 
+// COCONUT-SVSM's scripts/launch_guest.sh (the multi-VMPL launch proven on SNP hardware; commit
+// cited in docs/launcher.md) builds the same line: the machine's memory backend, IGVM file,
+// accelerator and confidential-guest support as machine options, the guest RAM only as a memfd
+// backend (no -m: QEMU takes the backend's size), -nographic -vga none (its QEMU 10.1 IGVM
+// workaround), and device-plane only where `qemu -h` offers it. The disk and NIC are its guest
+// devices; virtio ones need the IOMMU platform feature in an SNP guest.
 std::vector<std::string> snp_qemu_command(const LaunchPlan& p) {
   const std::string mem = std::to_string(p.memory_mib) + "M";
-  std::string machine = "q35,confidential-guest-support=sev0,memory-backend=ram0,igvm-cfg=igvm0";
-  // A multi-VMPL host stack routes device interrupts to the guest's VMPL ("plane").
-  if (p.multi_vmpl) machine += ",kernel-irqchip=split,device-plane=" + std::to_string(p.guest_vmpl);
+  std::string machine =
+      "q35,memory-backend=mem0,igvm-cfg=igvm0,accel=kvm,"
+      "confidential-guest-support=cgs0";
+  // Devices raise their interrupts at the guest's VMPL ("plane"); SVSM-side devices would get
+  // plane=0, and cvtpm's firmware has none (no state disk, no vsock).
+  if (p.device_plane) {
+    machine += ",kernel-irqchip=split,device-plane=" + std::to_string(p.guest_vmpl);
+  }
 
-  std::string snp = "sev-snp-guest,id=sev0,cbitpos=" + std::to_string(p.cbitpos) +
+  std::string snp = "sev-snp-guest,id=cgs0,cbitpos=" + std::to_string(p.cbitpos) +
                     ",reduced-phys-bits=" + std::to_string(p.reduced_phys_bits) +
                     ",policy=" + hex(p.policy);
   if (p.id_block) snp += ",id-block=" + *p.id_block + ",id-auth=" + *p.id_auth;
@@ -38,36 +49,38 @@ std::vector<std::string> snp_qemu_command(const LaunchPlan& p) {
 
   std::vector<std::string> argv = {
       p.qemu,
-      "-accel",
-      "kvm",
-      "-machine",
-      machine,
       "-cpu",
       p.cpu,
-      "-smp",
-      std::to_string(p.vcpus),
-      "-m",
-      mem,
+      "-machine",
+      machine,
       "-object",
-      "memory-backend-memfd,id=ram0,size=" + mem + ",share=true,prealloc=false,reserve=false",
-      "-object",
-      snp,
+      "memory-backend-memfd,size=" + mem + ",id=mem0,share=true,prealloc=false,reserve=false",
       "-object",
       "igvm-cfg,id=igvm0,file=" + opt_value(p.igvm),
+      "-object",
+      snp,
+      "-smp",
+      std::to_string(p.vcpus),
+      "-no-reboot",
   };
-  for (std::size_t i = 0; i < p.disks.size(); ++i) {
-    const std::string id = "disk" + std::to_string(i);
-    argv.insert(argv.end(), {"-drive",
-                             "if=none,id=" + id + ",file=" + opt_value(p.disks[i].path) +
-                                 ",format=" + p.disks[i].format,
-                             "-device", "virtio-blk-pci,drive=" + id});
-  }
   if (p.network) {
-    argv.insert(argv.end(), {"-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0"});
+    // romfile= : no option ROM for the NIC, as launch_guest.sh.
+    argv.insert(argv.end(), {"-netdev", "user,id=vmnic", "-device", "e1000,netdev=vmnic,romfile="});
   } else {
     argv.insert(argv.end(), {"-nic", "none"});
   }
-  argv.insert(argv.end(), {"-serial", p.serial, "-display", "none", "-vga", "none", "-no-reboot"});
+  if (!p.disks.empty()) {
+    argv.insert(argv.end(),
+                {"-device", "virtio-scsi-pci,id=scsi0,disable-legacy=on,iommu_platform=on"});
+  }
+  for (std::size_t i = 0; i < p.disks.size(); ++i) {
+    const std::string id = "disk" + std::to_string(i);
+    argv.insert(argv.end(), {"-drive",
+                             "file=" + opt_value(p.disks[i].path) + ",if=none,id=" + id +
+                                 ",format=" + p.disks[i].format,
+                             "-device", "scsi-hd,drive=" + id});
+  }
+  argv.insert(argv.end(), {"-nographic", "-vga", "none", "-serial", p.serial});
   argv.insert(argv.end(), p.extra_args.begin(), p.extra_args.end());
   return argv;
 }

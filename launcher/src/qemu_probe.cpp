@@ -46,8 +46,9 @@ QemuInfo probe_qemu(const std::string& binary) {
   ProcessResult objects = run_process({binary, "-object", "help"}, {}, kProbeTimeout);
   info.has_sev_snp_guest = lists(objects.out, "sev-snp-guest");
   info.has_igvm_cfg = lists(objects.out, "igvm-cfg");
-  ProcessResult machine = run_process({binary, "-machine", "q35,help"}, {}, kProbeTimeout);
-  info.has_device_plane = machine.out.find("device-plane") != std::string::npos;
+  // COCONUT-SVSM's scripts/launch_guest.sh: QEMU_PLANES=$($QEMU -h | grep -o "device-plane=").
+  ProcessResult help = run_process({binary, "-h"}, {}, kProbeTimeout);
+  info.has_device_plane = help.out.find("device-plane=") != std::string::npos;
   return info;
 }
 

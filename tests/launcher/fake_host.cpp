@@ -38,7 +38,8 @@ fs::path make_fake_host(const cvtpm::testing::TempDir& dir, const FakeHostSpec& 
   if (s.cpuid_device) {
     const fs::path cpuid = root / "dev/cpu/0/cpuid";
     write_cpuid(cpuid, 0x80000000u, 0x80000021u, 0);
-    write_cpuid(cpuid, 0x8000001Fu, s.cpu_snp ? 0x1Fu : 0x0u, s.reduced_phys_bits << 6 | s.cbitpos);
+    write_cpuid(cpuid, 0x8000001Fu, s.cpu_snp ? 0x1Fu : 0x0u,
+                s.vmpls << 12 | s.host_phys_addr_reduction << 6 | s.cbitpos);
   }
   if (s.dev_kvm) write(root / "dev/kvm", "");
   if (s.dev_sev) {
@@ -65,9 +66,13 @@ fs::path make_fake_qemu(const cvtpm::testing::TempDir& dir, const std::string& n
   std::string objects = "List of user creatable objects:\n  memory-backend-memfd\n  sev-guest\n";
   if (s.sev_snp_guest) objects += "  sev-snp-guest\n";
   if (s.igvm_cfg) objects += "  igvm-cfg\n";
-  std::string machine =
-      "q35-8.0 options:\n  confidential-guest-support=<link<confidential-guest-support>>\n";
-  if (s.device_plane) machine += "  device-plane=<uint8>\n";
+  // The -machine lines of `qemu -h`; the words after device-plane= are made up, only the option
+  // name is what COCONUT-SVSM's launch_guest.sh looks for.
+  std::string help =
+      "usage: qemu-system-x86_64 [options] [disk_image]\n"
+      "-machine [type=]name[,prop[=value][,...]]\n"
+      "                memory-backend=backend-id specifies explicitly provided backend\n";
+  if (s.device_plane) help += "                device-plane=n the VMPL that devices belong to\n";
   write(script,
         "#!/bin/sh\n"
         "case \"$1 $2\" in\n"
@@ -77,8 +82,8 @@ fs::path make_fake_qemu(const cvtpm::testing::TempDir& dir, const std::string& n
             "  '-object help') printf '" +
             objects +
             "'; exit 0 ;;\n"
-            "  '-machine q35,help') printf '" +
-            machine +
+            "  '-h ') printf '" +
+            help +
             "'; exit 0 ;;\n"
             "esac\n"
             "printf '%s\\n' \"$@\" > \"$0.argv\"\n");

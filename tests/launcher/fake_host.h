@@ -12,7 +12,8 @@ namespace cvtpm::launch::testing {
 struct FakeHostSpec {
   bool cpu_snp = true;
   unsigned cbitpos = 51;
-  unsigned reduced_phys_bits = 1;
+  unsigned host_phys_addr_reduction = 5;  // EBX[11:6]: not what QEMU's reduced-phys-bits takes
+  unsigned vmpls = 4;
   bool cpuid_device = true;
   bool dev_kvm = true;
   bool dev_sev = true;
@@ -25,15 +26,16 @@ struct FakeHostSpec {
 // Creates the tree below dir/"root" and returns that root.
 std::filesystem::path make_fake_host(const cvtpm::testing::TempDir& dir, const FakeHostSpec& spec);
 
+// Default: upstream QEMU 10.1 (SNP and IGVM, no SVSM patches).
 struct FakeQemuSpec {
   std::string version = "10.1.0";
   bool sev_snp_guest = true;
   bool igvm_cfg = true;
-  bool device_plane = false;
+  bool device_plane = false;  // `-h` mentions device-plane= (COCONUT-SVSM's QEMU)
 };
 
-// Writes an executable script that answers --version, -object help and -machine q35,help like
-// that QEMU, and records any other invocation's arguments to <script>.argv.
+// Writes an executable script that answers --version, -object help and -h like that QEMU, and
+// records any other invocation's arguments to <script>.argv.
 std::filesystem::path make_fake_qemu(const cvtpm::testing::TempDir& dir, const std::string& name,
                                      const FakeQemuSpec& spec);
 

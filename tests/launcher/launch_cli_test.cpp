@@ -94,22 +94,56 @@ TEST_F(LaunchCli, CheckPrintsEveryRequirementAndExits3WhenOneIsMissing) {
   auto host = snp_host_args();
   ProcessResult ok = launch({"check", host[0], host[1], host[2], host[3]});
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
-  EXPECT_NE(ok.out.find("This host can launch SEV-SNP guests"), std::string::npos);
+  EXPECT_NE(ok.out.find("Nothing detectable is missing. 1 requirement cannot be detected from "
+                        "here (UNKNOWN, with what it needs)"),
+            std::string::npos)
+      << ok.out;
+  EXPECT_EQ(ok.out.find("MISSING"), std::string::npos) << ok.out;
 
-  testing::FakeQemuSpec upstream;  // 10.1: SNP and IGVM, but no multi-VMPL support
+  testing::FakeQemuSpec upstream;  // 10.1: SNP and IGVM, below COCONUT-SVSM's QEMU 11
   auto qemu101 = testing::make_fake_qemu(dir_, "qemu101", upstream);
   ProcessResult missing = launch({"check", "--root", root_.string(), "--qemu", qemu101.string()});
   EXPECT_EQ(missing.exit_code, 3);
-  EXPECT_NE(missing.out.find("Multi-VMPL guests (QEMU machine option device-plane)  MISSING"),
-            std::string::npos)
+  EXPECT_NE(missing.out.find("QEMU >= 11.0.0 (" + qemu101.string() + ")"), std::string::npos)
       << missing.out;
-  EXPECT_NE(missing.out.find("fix: cvtpm runs OVMF below VMPL0"), std::string::npos);
+  EXPECT_NE(missing.out.find("MISSING  version 10.1.0"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("fix: QEMU >= 11.0 with SVSM support"), std::string::npos);
 
   ProcessResult json =
       launch({"check", "--root", root_.string(), "--qemu", qemu101.string(), "--json"});
   auto j = nlohmann::json::parse(json.out);
-  EXPECT_FALSE(j["snp_launch_possible"].get<bool>());
-  EXPECT_EQ(j["requirements"].size(), 9u);
+  EXPECT_FALSE(j["nothing_missing"].get<bool>());
+  EXPECT_EQ(j["missing"], 2);  // QEMU 11 and, so, its SVSM support
+  EXPECT_EQ(j["unknown"], 1);  // the host kernel's
+  EXPECT_EQ(j["requirements"].size(), 10u);
+}
+
+// What cannot be detected is UNKNOWN with what to install, never MISSING, and does not make
+// check fail: a QEMU 11 without device-plane on an SNP host.
+TEST_F(LaunchCli, CheckSaysUnknownForWhatItCannotDetectAndExits0) {
+  root_ = testing::make_fake_host(dir_, {});
+  testing::FakeQemuSpec q;
+  q.version = "11.0.0";
+  qemu_ = testing::make_fake_qemu(dir_, "qemu", q);
+  ProcessResult r = launch({"check", "--root", root_.string(), "--qemu", qemu_.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("MISSING"), std::string::npos) << r.out;
+  std::vector<std::string> unknown;  // the names of the UNKNOWN rows
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("  UNKNOWN  ");
+    if (at != std::string::npos)
+      unknown.push_back(line.substr(0, line.find_last_not_of(' ', at) + 1));
+  }
+  EXPECT_EQ(unknown, (std::vector<std::string>{"QEMU with SVSM (multi-VMPL) support",
+                                               "Host kernel with SVSM (multi-VMPL) support"}))
+      << r.out;
+  EXPECT_NE(r.out.find("needs: QEMU >= 11.0 with SVSM support: COCONUT-SVSM's qemu, branch "
+                       "'svsm'"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("needs: the host kernel of COCONUT-SVSM's linux, branch 'svsm'"),
+            std::string::npos);
+  EXPECT_NE(r.out.find("2 requirements cannot be detected from here"), std::string::npos);
 }
 
 TEST_F(LaunchCli, DryRunPrintsTheExpectedDigestAndTheExactCommand) {
@@ -123,17 +157,27 @@ TEST_F(LaunchCli, DryRunPrintsTheExpectedDigestAndTheExactCommand) {
   const std::string digest = measured_digest(image_);
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "# expected SNP launch digest: " + digest);
   const std::string command = r.out.substr(r.out.find('\n') + 1);
-  EXPECT_NE(command.find(
-                "-machine q35,confidential-guest-support=sev0,memory-backend=ram0,igvm-cfg=igvm0,"
-                "kernel-irqchip=split,device-plane=2 "),
+  EXPECT_NE(command.find("-machine q35,memory-backend=mem0,igvm-cfg=igvm0,accel=kvm,"
+                         "confidential-guest-support=cgs0,kernel-irqchip=split,device-plane=2 "),
             std::string::npos)
       << command;  // device-plane from the image's guest VMPL (2)
+  EXPECT_NE(command.find("-object memory-backend-memfd,size=4096M,id=mem0,share=true,"
+                         "prealloc=false,reserve=false "),
+            std::string::npos);
   EXPECT_NE(command.find("-object igvm-cfg,id=igvm0,file=" + image_.string()), std::string::npos);
-  EXPECT_NE(command.find("cbitpos=51,reduced-phys-bits=1"),
-            std::string::npos);  // from the host's CPUID
-  EXPECT_NE(command.find("-smp 2 -m 4096M"), std::string::npos);
-  EXPECT_NE(command.find("file=root.qcow2,format=qcow2"), std::string::npos);
+  EXPECT_NE(command.find("-object sev-snp-guest,id=cgs0,cbitpos=51,reduced-phys-bits=1,"),
+            std::string::npos);  // the C-bit from the host's CPUID (its EBX[11:6] is 5)
+  EXPECT_NE(command.find("-smp 2 -no-reboot"), std::string::npos);
+  EXPECT_EQ(command.find(" -m "), std::string::npos);  // the memory backend sizes the guest
+  EXPECT_NE(command.find("-drive file=root.qcow2,if=none,id=disk0,format=qcow2"),
+            std::string::npos);
+  EXPECT_NE(command.find("-nographic -vga none -serial mon:stdio\n"), std::string::npos);
   EXPECT_FALSE(fs::exists(qemu_.string() + ".argv"));
+  // Only the host kernel's support cannot be detected: a note, not a refusal.
+  EXPECT_EQ(r.err,
+            "cvtpm-launch: note: cannot be detected here: Host kernel with SVSM (multi-VMPL) "
+            "support (needs: the host kernel of COCONUT-SVSM's linux, branch 'svsm' (its "
+            "INSTALL.md))\n");
 
   args.push_back("--json");
   auto j = nlohmann::json::parse(launch(args).out);
@@ -141,6 +185,52 @@ TEST_F(LaunchCli, DryRunPrintsTheExpectedDigestAndTheExactCommand) {
   EXPECT_EQ(j["igvm"]["sha256"], to_hex(sha256(load_file(image_))));
   EXPECT_EQ(j["command"].get<std::string>() + "\n", command);
   EXPECT_EQ(j["qemu_argv"][0], qemu_.string());
+}
+
+// The form launch_guest.sh uses for a QEMU without device-plane: the same line without it.
+TEST_F(LaunchCli, DryRunForAQemuWithoutDevicePlaneLeavesItOut) {
+  root_ = testing::make_fake_host(dir_, {});
+  testing::FakeQemuSpec q;
+  q.version = "11.0.0";
+  qemu_ = testing::make_fake_qemu(dir_, "qemu", q);
+  ProcessResult r = launch({"run", "--igvm", image_.string(), "--dry-run", "--root", root_.string(),
+                            "--qemu", qemu_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" -machine q35,memory-backend=mem0,igvm-cfg=igvm0,accel=kvm,"
+                       "confidential-guest-support=cgs0 -object "),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("device-plane"), std::string::npos);
+  EXPECT_NE(r.err.find("note: cannot be detected here: QEMU with SVSM (multi-VMPL) support"),
+            std::string::npos)
+      << r.err;
+}
+
+// No SEV in CPUID: no C-bit is made up, not even for a dry run; --cbitpos gives one.
+TEST_F(LaunchCli, DryRunWithoutAReadableCbitFailsClearlyUnlessGivenOne) {
+  testing::FakeHostSpec no_sev;
+  no_sev.cpu_snp = false;
+  root_ = testing::make_fake_host(dir_, no_sev);
+  testing::FakeQemuSpec q;
+  q.version = "11.0.0";
+  q.device_plane = true;
+  qemu_ = testing::make_fake_qemu(dir_, "qemu", q);
+  std::vector<std::string> args = {"run",    "--igvm",       image_.string(), "--dry-run",
+                                   "--root", root_.string(), "--qemu",        qemu_.string()};
+  ProcessResult r = launch(args);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "cvtpm-launch: error: the host's C-bit position cannot be read: CPUID 0x8000001F "
+            "reports no SEV (EAX bit 1 clear); for another host, pass --cbitpos with its value "
+            "(`cvtpm-launch check` there prints it)\n");
+
+  args.insert(args.end(), {"--cbitpos", "47"});
+  ProcessResult given = launch(args);
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_NE(given.out.find("sev-snp-guest,id=cgs0,cbitpos=47,reduced-phys-bits=1,"),
+            std::string::npos);
+  EXPECT_NE(given.err.find("note: this host cannot run the command"), std::string::npos);
 }
 
 TEST_F(LaunchCli, ConfigFileWithFlagsWinning) {
@@ -151,7 +241,8 @@ TEST_F(LaunchCli, ConfigFileWithFlagsWinning) {
   args.insert(args.end(), host.begin(), host.end());
   ProcessResult r = launch(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("-smp 3 -m 8192M"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory-backend-memfd,size=8192M,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-smp 3 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("-nic none"), std::string::npos);
 }
 

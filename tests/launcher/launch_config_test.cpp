@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "cvtpm/launch/host_checks.h"
 #include "cvtpm/support/error.h"
 
 namespace cvtpm::launch {
@@ -62,17 +63,21 @@ TEST(LaunchConfig, FlagsWinOverTheConfigFile) {
 TEST(ResolvePlan, DefaultsAndHostValues) {
   LaunchSettings s;
   s.igvm = "a.igvm";
-  LaunchPlan p = resolve_plan(s, 47u, 5u, true);
-  EXPECT_EQ(p.cbitpos, 47u);
-  EXPECT_EQ(p.reduced_phys_bits, 5u);
-  EXPECT_TRUE(p.multi_vmpl);
+  LaunchPlan p = resolve_plan(s, true);
+  EXPECT_EQ(p.reduced_phys_bits, 1u);  // what a guest loses (launch_guest.sh, QEMU), not the host's
+  EXPECT_TRUE(p.device_plane);
   EXPECT_EQ(p.memory_mib, 2048u);
   EXPECT_EQ(p.policy, 0x30000u);
+  EXPECT_EQ(resolve_cbitpos(s, CbitReading{47u, ""}), 47u);
   s.cbitpos = 51;
-  EXPECT_EQ(resolve_plan(s, 47u, 5u, false).cbitpos, 51u);  // flags beat the host
+  EXPECT_EQ(resolve_cbitpos(s, CbitReading{47u, ""}), 51u);  // flags beat the host
+  EXPECT_EQ(resolve_cbitpos(s, CbitReading{std::nullopt, "no SEV"}), 51u);
+  EXPECT_EQ(resolve_plan(s, false).cbitpos, 51u);
+  s.reduced_phys_bits = 5;
+  EXPECT_EQ(resolve_plan(s, false).reduced_phys_bits, 5u);
   s.memory = "3G";
   s.disks = std::vector<Disk>{{"root.qcow2", ""}, {"x.img", ""}};
-  p = resolve_plan(s, std::nullopt, std::nullopt, false);
+  p = resolve_plan(s, false);
   EXPECT_EQ(p.memory_mib, 3072u);
   EXPECT_EQ(p.disks[0].format, "qcow2");
   EXPECT_EQ(p.disks[1].format, "raw");
@@ -83,7 +88,7 @@ TEST(ResolvePlan, ConflictsAndBadValues) {
     LaunchSettings s;
     s.igvm = "a.igvm";
     mutate(s);
-    return error_of([&] { resolve_plan(s, std::nullopt, std::nullopt, false); });
+    return error_of([&] { resolve_plan(s, false); });
   };
   EXPECT_EQ(plan_error([](LaunchSettings& s) { s.igvm.reset(); }),
             "--igvm: required: the IGVM image to launch");
@@ -114,6 +119,21 @@ TEST(ResolvePlan, ConflictsAndBadValues) {
             "--disk: 'vmdk' is not a disk format (raw, qcow2)");
   EXPECT_EQ(plan_error([](LaunchSettings& s) { s.host_data = "AAAA"; }),
             "--host-data: HOST_DATA is 32 bytes (base64)");
+}
+
+TEST(ResolvePlan, NoDefaultCbitWhenTheHostCannotTell) {
+  LaunchSettings s;
+  s.igvm = "a.igvm";
+  try {
+    resolve_cbitpos(s,
+                    CbitReading{std::nullopt, "CPUID 0x8000001F reports no SEV (EAX bit 1 clear)"});
+    FAIL() << "a C-bit position was made up";
+  } catch (const HostUnsuitableError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "the host's C-bit position cannot be read: CPUID 0x8000001F reports no SEV (EAX "
+              "bit 1 clear); for another host, pass --cbitpos with its value (`cvtpm-launch "
+              "check` there prints it)");
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Golden tests: the exact QEMU command lines for several launch configurations. The expected
-// files in golden/ were reviewed against QEMU's documentation of sev-snp-guest, igvm-cfg and
-// memory backends (../shared/reference/svsm-vtpm.md section 4); regenerate with
-// CVTPM_UPDATE_GOLDEN=1 and review the diff.
+// files in golden/ were reviewed against COCONUT-SVSM's scripts/launch_guest.sh (commit in
+// docs/launcher.md): the same machine options, objects and order, for a QEMU with and without
+// device-plane; regenerate with CVTPM_UPDATE_GOLDEN=1 and review the diff.
 #include "cvtpm/launch/qemu_command.h"
 
 #include <gtest/gtest.h>
@@ -31,11 +31,25 @@ void expect_golden(const std::string& name, const std::vector<std::string>& argv
 LaunchPlan base_plan() {
   LaunchPlan p;
   p.igvm = "/images/vtpm.igvm";
+  p.cbitpos = 51;
   return p;
 }
 
-TEST(SnpCommand, Defaults) {
+// A QEMU whose `-h` has no device-plane=: launch_guest.sh's line without it.
+TEST(SnpCommand, QemuWithoutDevicePlane) {
   expect_golden("defaults", snp_qemu_command(base_plan()));
+}
+
+// COCONUT-SVSM's QEMU: kernel-irqchip=split,device-plane=<guest VMPL> appended to -machine.
+TEST(SnpCommand, QemuWithDevicePlane) {
+  LaunchPlan p = base_plan();
+  p.device_plane = true;
+  p.guest_vmpl = 2;
+  const std::vector<std::string> argv = snp_qemu_command(p);
+  expect_golden("device_plane", argv);
+  EXPECT_EQ(argv[4],
+            "q35,memory-backend=mem0,igvm-cfg=igvm0,accel=kvm,confidential-guest-support=cgs0,"
+            "kernel-irqchip=split,device-plane=2");
 }
 
 TEST(SnpCommand, IdBlockAuthorKeyAndHostData) {
@@ -48,10 +62,10 @@ TEST(SnpCommand, IdBlockAuthorKeyAndHostData) {
   expect_golden("id_block", snp_qemu_command(p));
 }
 
-TEST(SnpCommand, MultiVmplHostWithDisksAndNoNetwork) {
+TEST(SnpCommand, DevicePlaneWithDisksAndNoNetwork) {
   LaunchPlan p = base_plan();
-  p.multi_vmpl = true;
-  p.guest_vmpl = 2;
+  p.device_plane = true;
+  p.guest_vmpl = 3;
   p.vcpus = 4;
   p.memory_mib = 8192;
   p.cpu = "EPYC-Milan";
@@ -61,7 +75,7 @@ TEST(SnpCommand, MultiVmplHostWithDisksAndNoNetwork) {
   p.network = false;
   p.serial = "file:/tmp/console.log";
   p.extra_args = {"-monitor", "none"};
-  expect_golden("multi_vmpl_disks", snp_qemu_command(p));
+  expect_golden("device_plane_disks", snp_qemu_command(p));
 }
 
 TEST(EmulationCommand, NativeFirmwareUnderTcg) {

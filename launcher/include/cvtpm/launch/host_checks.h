@@ -6,21 +6,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "cvtpm/launch/host_cpuid.h"
 #include "cvtpm/launch/qemu_probe.h"
 
 namespace cvtpm::launch {
 
-struct SevCpuInfo {
-  bool snp = false;                // CPUID 0x8000001F EAX bit 4
-  unsigned cbitpos = 0;            // EBX[5:0]
-  unsigned reduced_phys_bits = 0;  // EBX[11:6]
-};
-
 struct HostFacts {
-  std::optional<SevCpuInfo> cpu;  // nullopt: CPUID could not be read
+  SevCpuReading cpu;
   bool dev_kvm_present = false, dev_kvm_accessible = false;
   bool dev_sev_present = false, dev_sev_accessible = false;
   bool kvm_amd_loaded = false;
@@ -29,23 +25,36 @@ struct HostFacts {
   QemuInfo qemu;
 };
 
-// Reads the host below `root` ("/" for the real system). CPUID comes from
-// <root>/dev/cpu/0/cpuid (Linux cpuid driver), or from the CPUID instruction when root is "/"
-// and that device is absent.
+// Reads the host below `root` ("/" for the real system) and CPUID through `cpuid`.
+HostFacts probe_host(const std::filesystem::path& root, const CpuidReader& cpuid,
+                     const std::string& qemu_binary);
+// The same with host_cpuid_reader(root).
 HostFacts probe_host(const std::filesystem::path& root, const std::string& qemu_binary);
 
 struct Requirement {
+  // kUnknown: this host cannot be asked (e.g. multi-VMPL support inside the host kernel); the
+  // fix says what to install. Never reported as missing: a launch is not refused for it.
+  enum class Status { kOk, kMissing, kUnknown };
   std::string name;
-  bool ok = false;
+  Status status = Status::kMissing;
   std::string detail;  // what was found
-  std::string fix;     // what to do when missing
+  std::string fix;     // what to do when missing or unknown
 };
 
 std::vector<Requirement> evaluate_host(const HostFacts& facts, std::uint64_t guest_memory_bytes);
-bool all_met(const std::vector<Requirement>& requirements);
+// No requirement is kMissing (kUnknown ones may remain).
+bool none_missing(const std::vector<Requirement>& requirements);
+std::string status_name(Requirement::Status status);  // "OK", "MISSING", "UNKNOWN"
 std::string requirements_table(const std::vector<Requirement>& requirements);
 
-// Exit status of cvtpm-launch when the host cannot run the guest.
+// Exit status of cvtpm-launch when the host cannot run the guest (a requirement is missing, or
+// the host's C-bit position cannot be read).
 inline constexpr int kExitHostUnsuitable = 3;
+
+// The host cannot give what a launch needs; what() is the complete one-line message.
+class HostUnsuitableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace cvtpm::launch

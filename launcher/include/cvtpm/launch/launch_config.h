@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cvtpm/launch/host_cpuid.h"
+
 namespace cvtpm::launch {
 
 struct Disk {
@@ -51,7 +53,10 @@ struct LaunchPlan {
   unsigned vcpus = 1;
   std::uint64_t memory_mib = 2048;
   std::string cpu = "EPYC-v4";
-  unsigned cbitpos = 51;
+  unsigned cbitpos = 0;  // the host's (QEMU refuses any other): resolve_cbitpos()
+  // What a guest loses, not the host's CPUID EBX[11:6]: 1, as COCONUT-SVSM's launch_guest.sh
+  // passes and QEMU's own query-sev-capabilities reports ("we loose one bit in guest physical
+  // addressing", target/i386/sev.c); --reduced-phys-bits overrides it.
   unsigned reduced_phys_bits = 1;
   std::uint64_t policy = 0x30000;
   std::optional<std::string> id_block;
@@ -61,16 +66,18 @@ struct LaunchPlan {
   std::vector<Disk> disks;
   bool network = true;
   std::string serial = "mon:stdio";
-  bool multi_vmpl = false;  // add kernel-irqchip=split,device-plane=<guest_vmpl>
-  unsigned guest_vmpl = 2;
+  bool device_plane = false;  // add kernel-irqchip=split,device-plane=<guest_vmpl>
+  unsigned guest_vmpl = 2;    // COCONUT-SVSM's GUEST_VMPL; a cvtpm image's boot parameters win
   std::vector<std::string> extra_args;
   std::string out_dir = ".";
 };
 
-// Validates and resolves settings; cbitpos/reduced-phys-bits default to the host's values when
-// given (`host_cbitpos` ...). Throws InputError naming the setting.
-LaunchPlan resolve_plan(const LaunchSettings& settings, std::optional<unsigned> host_cbitpos,
-                        std::optional<unsigned> host_reduced_phys_bits, bool host_multi_vmpl);
+// Validates and resolves settings; throws InputError naming a bad setting. The C-bit position
+// is --cbitpos's, or 0 until resolve_cbitpos().
+LaunchPlan resolve_plan(const LaunchSettings& settings, bool host_device_plane);
+
+// --cbitpos if given, else the host's; throws HostUnsuitableError when neither is known.
+unsigned resolve_cbitpos(const LaunchSettings& settings, const CbitReading& host_cbit);
 
 std::uint64_t parse_memory_mib(const std::string& text, const std::string& what);
 

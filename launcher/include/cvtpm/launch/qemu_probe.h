@@ -22,11 +22,15 @@ struct QemuInfo {
   std::optional<QemuVersion> version;
   bool has_sev_snp_guest = false;  // -object sev-snp-guest (upstream since 9.1)
   bool has_igvm_cfg = false;       // -object igvm-cfg (upstream since 10.1, --enable-igvm)
-  bool has_device_plane = false;   // -machine ...,device-plane= (multi-VMPL host stacks)
+  // `qemu -h` mentions device-plane= (COCONUT-SVSM's QEMU: devices on a VMPL "plane"); found
+  // the way scripts/launch_guest.sh looks for it.
+  bool has_device_plane = false;
 };
 
 inline const QemuVersion kMinSnpQemu{9, 1, 0};
 inline const QemuVersion kMinIgvmQemu{10, 1, 0};
+// COCONUT-SVSM's scripts/launch_guest.sh: "SVSM requires QEMU 11.0 or newer (with patches)".
+inline const QemuVersion kMinSvsmQemu{11, 0, 0};
 
 QemuInfo probe_qemu(const std::string& binary);
 
