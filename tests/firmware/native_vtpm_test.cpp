@@ -367,7 +367,11 @@ TEST(NativeVtpm, ControlChannelFollowsSwtpmAsCvtpmVtpmdDoes) {
   NativeStack s;
   Bytes caps = s.control(swtpm::kGetCapability);
   ASSERT_EQ(caps.size(), 8u);
-  EXPECT_EQ(load_be<std::uint64_t>(caps.data()), 0x2C2Fu);
+  EXPECT_EQ(load_be<std::uint64_t>(caps.data()), 0x2CAFu);
+  EXPECT_EQ(s.control(swtpm::kGetTpmEstablished), Bytes(8, 0));
+  // QEMU's tpm-emulator needs RESET_TPMESTABLISHED for a TPM 2; the flag is never set.
+  EXPECT_EQ(s.control(swtpm::kResetTpmEstablished, {3}), be32(0));
+  EXPECT_EQ(s.control(swtpm::kResetTpmEstablished, {5}), be32(swtpm::kBadLocality));
   EXPECT_EQ(s.control(swtpm::kGetTpmEstablished), Bytes(8, 0));
   EXPECT_EQ(s.control(swtpm::kGetConfig), Bytes(8, 0));
   EXPECT_EQ(s.control(swtpm::kCancelTpmCommand), be32(0));

@@ -14,7 +14,7 @@ constexpr std::size_t kCodeSize = 4;
 }  // namespace
 
 bool ControlAssembler::set_expected_after_code() {
-  const RequestLayout layout = request_layout(load_be<std::uint32_t>(buffer_.data()));
+  const RequestLayout layout = layout_(load_be<std::uint32_t>(buffer_.data()));
   if (!layout.known) {
     error_code_ = kBadOrdinal;
     return false;

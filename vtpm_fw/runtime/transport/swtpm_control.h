@@ -25,11 +25,16 @@ struct Request {
   std::span<const std::uint8_t> payload;
 };
 
+// The payload layout a client sends for each code: request_layout() is tpm2-tss's and the serial
+// link's; QEMU's tpm-emulator sends its own struct sizes for some codes (cvtpm-tpm-bridge).
+using RequestLayoutFn = RequestLayout (*)(std::uint32_t code);
+
 class ControlAssembler {
  public:
   // `buffer` holds the largest request: 4 + 12 + kMaxVariablePayload bytes.
   static constexpr std::size_t kBufferSize = 4 + 12 + kMaxVariablePayload;
-  explicit ControlAssembler(std::span<std::uint8_t> buffer) : buffer_(buffer) {}
+  explicit ControlAssembler(std::span<std::uint8_t> buffer, RequestLayoutFn layout = request_layout)
+      : buffer_(buffer), layout_(layout) {}
 
   StreamEvent push(std::uint8_t byte);
   StreamEvent idle();
@@ -47,6 +52,7 @@ class ControlAssembler {
   bool set_expected_after_code();
 
   std::span<std::uint8_t> buffer_;
+  RequestLayoutFn layout_;
   State state_ = State::kIdle;
   std::size_t have_ = 0;
   std::size_t expected_ = 0;         // total request length once known

@@ -100,6 +100,11 @@ std::size_t VtpmTransportHandler::control(const swtpm::Request& request,
     case swtpm::kGetTpmEstablished:
       // No locality 3/4 ever reaches this TPM, so tpmEstablished is never set.
       return swtpm::encode_established(swtpm::kSuccess, false, response);
+    case swtpm::kResetTpmEstablished:
+      // QEMU requires this for a TPM 2 (tpm_emulator_check_caps). The flag is never set (above),
+      // so resetting it changes nothing; the locality is checked as swtpm does (ctrlchannel.c).
+      return swtpm::encode_result(
+          request.payload[0] > kMaxLocality ? swtpm::kBadLocality : swtpm::kSuccess, response);
     case swtpm::kSetLocality:
       if (request.payload[0] > kMaxLocality) {
         return swtpm::encode_result(swtpm::kBadLocality, response);

@@ -29,13 +29,15 @@ namespace cvtpm::fw::native {
 
 class VtpmTransportHandler final : public transport::TpmTransportHandler {
  public:
-  // PTM_CAP_* bits answered to CMD_GET_CAPABILITY (0x2C2F, as cvtpm-vtpmd).
+  // PTM_CAP_* bits answered to CMD_GET_CAPABILITY: 0x2CAF, cvtpm-vtpmd's 0x2C2F and
+  // RESET_TPMESTABLISHED, which QEMU's tpm-emulator requires of a TPM 2 (tpm_emulator_check_caps;
+  // the bridge adds SET_DATAFD, docs/firmware.md).
   static constexpr std::uint64_t kCapabilities =
       transport::swtpm::capability::kInit | transport::swtpm::capability::kShutdown |
       transport::swtpm::capability::kGetTpmEstablished |
       transport::swtpm::capability::kSetLocality | transport::swtpm::capability::kCancelTpmCommand |
-      transport::swtpm::capability::kStop | transport::swtpm::capability::kGetConfig |
-      transport::swtpm::capability::kSetBufferSize;
+      transport::swtpm::capability::kResetTpmEstablished | transport::swtpm::capability::kStop |
+      transport::swtpm::capability::kGetConfig | transport::swtpm::capability::kSetBufferSize;
 
   struct Stats {
     std::uint64_t commands = 0;      // TPM commands sent through SVSM_VTPM_CMD

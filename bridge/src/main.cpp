@@ -1,6 +1,6 @@
 #include <iostream>
 
-#include "bridge/cli.h"
+#include "cvtpm/bridge/cli.h"
 
 int main(int argc, char** argv) {
   return cvtpm::bridge::run_cli(argc, argv, std::cout, std::cerr);

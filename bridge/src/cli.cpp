@@ -1,8 +1,8 @@
-#include "bridge/cli.h"
+#include "cvtpm/bridge/cli.h"
 
 #include <csignal>
 
-#include "bridge/bridge.h"
+#include "cvtpm/bridge/bridge.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/tool_main.h"
 
@@ -21,13 +21,14 @@ void on_signal(int) {
 
 int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{
-      "Serve swtpm's socket interface (TPM commands on --port, control requests on --port + 1, "
-      "as tpm2-tools' swtpm TCTI expects) for a cvtpm firmware running in QEMU, reached through "
-      "the QEMU chardev socket of its COM2 serial link.",
+      "Serve a cvtpm firmware's vTPM, reached through the QEMU chardev socket of its COM2 serial "
+      "link: to tpm2-tools as swtpm does (TPM commands on --port, control requests on --port + "
+      "1), and to a VM as QEMU's tpm-emulator backend (--qemu-socket).",
       std::string(kTool)};
   app.set_version_flag("--version", version_line(kTool));
   std::string serial;
-  std::string port = "2321";
+  std::string port;
+  std::string qemu_socket;
   std::string listen_address = "127.0.0.1";
   std::string timeout = "300";
   std::string connect_timeout = "60";
@@ -36,8 +37,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                  "QEMU's chardev server socket for COM2: unix:PATH or tcp:HOST:PORT")
       ->required()
       ->type_name("ENDPOINT");
-  app.add_option("--port", port, "TCP port for TPM commands; control requests use PORT+1")
+  app.add_option("--port", port,
+                 "TCP port for TPM commands; control requests use PORT+1 (default 2321 unless "
+                 "--qemu-socket is given)")
       ->type_name("PORT");
+  app.add_option("--qemu-socket", qemu_socket,
+                 "Unix socket for QEMU's tpm-emulator backend: -chardev socket,id=chrtpm,path=PATH "
+                 "-tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-crb,tpmdev=tpm0")
+      ->type_name("PATH");
   app.add_option("--listen-address", listen_address, "IPv4 address to listen on")
       ->type_name("ADDRESS");
   app.add_option("--timeout", timeout, "Seconds the firmware may take for one request")
@@ -51,8 +58,12 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   return run_guarded(kTool, err, [&] {
     BridgeOptions options;
     options.serial = parse_serial_endpoint(serial, "--serial");
-    options.port = static_cast<std::uint16_t>(parse_uint(port, "--port", 65534));
-    if (options.port == 0) throw InputError("--port", "0 is not a port");
+    if (port.empty() && qemu_socket.empty()) port = "2321";
+    if (!port.empty()) {
+      options.port = static_cast<std::uint16_t>(parse_uint(port, "--port", 65534));
+      if (options.port == 0) throw InputError("--port", "0 is not a port");
+    }
+    options.qemu_socket = qemu_socket;
     options.listen_address = listen_address;
     options.request_timeout = std::chrono::seconds(parse_uint(timeout, "--timeout", 86400));
     options.connect_timeout =
@@ -60,11 +71,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     options.verbose = verbose;
 
     Bridge bridge(options, err);
-    try {
-      bridge.listen();
-    } catch (const std::runtime_error& e) {
-      throw InputError("--port", e.what());
-    }
+    bridge.listen();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::signal(SIGPIPE, SIG_IGN);

@@ -1,4 +1,4 @@
-#include "bridge/bridge.h"
+#include "cvtpm/bridge/bridge.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cvtpm/bridge/emulator_control.h"
 #include "cvtpm/formats/endian.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
@@ -126,36 +128,97 @@ UniqueFd listen_tcp(const std::string& address, std::uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
-    throw std::runtime_error("listen address " + address + " is not an IPv4 address");
+    throw InputError("--listen-address", address + " is not an IPv4 address");
   }
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd.get(), 16) != 0) {
-    throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                             std::strerror(errno));
+    throw InputError("--port", "cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                                   std::strerror(errno));
   }
   set_nonblocking(fd.get());
   return fd;
 }
 
+// QEMU connects as a client (`-chardev socket,path=...` without server=on). A socket left by an
+// earlier bridge is replaced; any other file there is not ours to remove.
+UniqueFd listen_unix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    throw InputError("--qemu-socket", "\"" + path + "\": not a usable socket path");
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      throw InputError("--qemu-socket", path + ": exists and is not a socket");
+    }
+    ::unlink(path.c_str());
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd.get(), 4) != 0) {
+    throw InputError("--qemu-socket", path + ": cannot listen: " + std::strerror(errno));
+  }
+  set_nonblocking(fd.get());
+  return fd;
+}
+
+// Reads from a QEMU control connection with the descriptors SCM_RIGHTS brought. Returns what
+// recv() would; descriptors go to `fds` (closed on exec, owned by the caller).
+ssize_t receive_with_fds(int socket, std::uint8_t* data, std::size_t size,
+                         std::vector<UniqueFd>& fds) {
+  iovec iov{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  return n;
+}
+
+// kData: raw TPM commands (a TCP client, or the descriptor QEMU passed); kControl: swtpm control
+// requests (a TCP client, or QEMU's control connection).
 enum class Channel { kData, kControl };
 
 struct Client {
   std::uint64_t id;
   Channel channel;
+  ControlOrigin origin;
   UniqueFd fd;
   std::vector<std::uint8_t> buffer;
   std::unique_ptr<tp::TpmCommandAssembler> data;
   std::unique_ptr<tp::swtpm::ControlAssembler> control;
   bool closed = false;
+  // QEMU's control connection: the descriptor that came with the request being assembled, and
+  // the data channel it made (closed with it: both belong to one QEMU).
+  UniqueFd received_fd;
+  std::optional<std::uint64_t> data_client;
+  // The data channel of a QEMU control connection.
+  std::optional<std::uint64_t> owner;
 
-  Client(std::uint64_t client_id, Channel c, UniqueFd socket)
-      : id(client_id), channel(c), fd(std::move(socket)) {
+  Client(std::uint64_t client_id, Channel c, ControlOrigin o, UniqueFd socket)
+      : id(client_id), channel(c), origin(o), fd(std::move(socket)) {
     if (channel == Channel::kData) {
       buffer.resize(tp::kMaxTpmCommand);
       data = std::make_unique<tp::TpmCommandAssembler>(std::span<std::uint8_t>(buffer));
     } else {
       buffer.resize(tp::swtpm::ControlAssembler::kBufferSize);
-      control = std::make_unique<tp::swtpm::ControlAssembler>(std::span<std::uint8_t>(buffer));
+      control = std::make_unique<tp::swtpm::ControlAssembler>(
+          std::span<std::uint8_t>(buffer),
+          origin == ControlOrigin::kQemu ? qemu_request_layout : tp::swtpm::request_layout);
     }
   }
 };
@@ -164,6 +227,7 @@ struct Request {
   std::uint64_t client_id;
   Channel channel;
   std::vector<std::uint8_t> payload;
+  bool add_bridge_capabilities = false;
 };
 
 std::string describe(const Request& r) {
@@ -188,6 +252,7 @@ struct Bridge::State {
   BridgeStats stats;
   UniqueFd data_listener;
   UniqueFd control_listener;
+  UniqueFd qemu_listener;
   UniqueFd serial;
   tp::LinkReceiver receiver;
   std::list<Client> clients;
@@ -288,30 +353,31 @@ struct Bridge::State {
     }
     ++stats.responses;
     const std::uint64_t client = in_flight->client_id;
+    const bool add_capabilities = in_flight->add_bridge_capabilities;
     in_flight.reset();
-    reply(client, f.payload);
+    if (add_capabilities) {
+      reply(client, with_capabilities(f.payload, kBridgeCapabilities));
+    } else {
+      reply(client, f.payload);
+    }
   }
 
   // Feeds client bytes through its assembler; complete requests join the queue.
   void on_client_bytes(Client& c, const std::uint8_t* data, std::size_t size) {
     for (std::size_t i = 0; i < size && !c.closed; ++i) {
       tp::StreamEvent event = c.data ? c.data->push(data[i]) : c.control->push(data[i]);
-      if (event == tp::StreamEvent::kCommand) {
-        Request r{c.id, c.channel, {}};
-        if (c.data) {
-          const auto cmd = c.data->command();
-          r.payload.assign(cmd.begin(), cmd.end());
-        } else {
-          const tp::swtpm::Request req = c.control->request();
-          r.payload.resize(4 + req.payload.size());
-          formats::store_be<std::uint32_t>(r.payload.data(), req.code);
-          std::copy(req.payload.begin(), req.payload.end(), r.payload.begin() + 4);
-        }
-        queue.push_back(std::move(r));
+      if (event != tp::StreamEvent::kCommand) continue;
+      if (c.data) {
+        const auto cmd = c.data->command();
+        queue.push_back(Request{c.id, c.channel, {cmd.begin(), cmd.end()}});
+      } else {
+        on_control_request(c, c.control->request());
       }
     }
     // Bytes the assembler refused (bad tag, size or control code) never become a request:
-    // answer them as swtpm would and drop the connection, the TCTI opens a new one per request.
+    // answer them as swtpm would and drop the connection: a byte stream cannot be resynchronized
+    // after them. The TCTI opens a new connection per request; QEMU, which never sends such
+    // bytes, loses its TPM (its next command gets TPM_FAIL from QEMU itself).
     if (c.closed || !(c.data ? c.data->rejected() : c.control->rejected())) return;
     std::uint8_t out[16];
     std::size_t n = 0;
@@ -324,15 +390,54 @@ struct Bridge::State {
     }
     ++stats.local_errors;
     reply(c.id, std::span<const std::uint8_t>(out, n));
-    c.closed = true;
+    on_client_closed(c);
   }
 
-  void on_client_closed(Client& c) { c.closed = true; }
+  // A complete control request: answered here (emulator_control.h) or queued for the firmware.
+  void on_control_request(Client& c, const tp::swtpm::Request& request) {
+    const Client* data = c.data_client ? find_client(*c.data_client) : nullptr;
+    const ControlContext context{c.origin, static_cast<bool>(c.received_fd), data != nullptr};
+    ControlRoute route = route_control_request(request, context);
+    if (route.note != nullptr) note(route.note);
+    if (route.adopt_data_fd) {
+      set_nonblocking(c.received_fd.get());
+      Client& channel = clients.emplace_back(next_client_id++, Channel::kData, ControlOrigin::kQemu,
+                                             std::move(c.received_fd));
+      channel.owner = c.id;
+      c.data_client = channel.id;
+      ++stats.data_channels;
+      note("QEMU data channel #" + std::to_string(channel.id) + " set (CMD_SET_DATAFD)");
+    }
+    // A descriptor no request asked for is not kept.
+    c.received_fd.reset();
+    if (route.kind == ControlRoute::Kind::kAnswer) {
+      ++stats.local_answers;
+      reply(c.id, route.answer);
+      return;
+    }
+    queue.push_back(
+        Request{c.id, Channel::kControl, std::move(route.request), route.add_bridge_capabilities});
+  }
+
+  // A QEMU's control connection and its data channel end together: that QEMU is gone.
+  void on_client_closed(Client& c) {
+    c.closed = true;
+    for (Client& other : clients) {
+      if ((c.data_client && other.id == *c.data_client) || (other.owner && *other.owner == c.id)) {
+        other.closed = true;
+      }
+    }
+    if (c.origin == ControlOrigin::kQemu && c.channel == Channel::kControl) {
+      note("QEMU control connection #" + std::to_string(c.id) + " closed");
+    }
+  }
 };
 
 Bridge::Bridge(BridgeOptions options, std::ostream& log)
     : state_(new State(std::move(options), log)) {}
 Bridge::~Bridge() {
+  // The QEMU socket is this bridge's; leave no stale file for the next one to find.
+  if (state_->qemu_listener) ::unlink(state_->options.qemu_socket.c_str());
   delete state_;
 }
 const BridgeStats& Bridge::stats() const {
@@ -341,16 +446,25 @@ const BridgeStats& Bridge::stats() const {
 
 void Bridge::listen() {
   State& s = *state_;
-  if (s.options.port == 0 || s.options.port == 65535) {
-    throw InputError("--port",
-                     std::to_string(s.options.port) + " leaves no room for the control port");
+  if (s.options.port == 0 && s.options.qemu_socket.empty()) {
+    throw InputError("--port", "nothing to serve: give a TCP port or a QEMU socket");
   }
-  s.data_listener = listen_tcp(s.options.listen_address, s.options.port);
-  s.control_listener =
-      listen_tcp(s.options.listen_address, static_cast<std::uint16_t>(s.options.port + 1));
-  s.note("listening on " + s.options.listen_address + ":" + std::to_string(s.options.port) +
-         " (TPM) and :" + std::to_string(s.options.port + 1) + " (control); serial " +
-         s.options.serial.text);
+  std::string where;
+  if (s.options.port != 0) {
+    if (s.options.port == 65535) {
+      throw InputError("--port", "65535 leaves no room for the control port");
+    }
+    s.data_listener = listen_tcp(s.options.listen_address, s.options.port);
+    s.control_listener =
+        listen_tcp(s.options.listen_address, static_cast<std::uint16_t>(s.options.port + 1));
+    where = s.options.listen_address + ":" + std::to_string(s.options.port) +
+            " (TPM) and :" + std::to_string(s.options.port + 1) + " (control)";
+  }
+  if (!s.options.qemu_socket.empty()) {
+    s.qemu_listener = listen_unix(s.options.qemu_socket);
+    where += (where.empty() ? "" : ", ") + s.options.qemu_socket + " (QEMU tpm-emulator)";
+  }
+  s.note("listening on " + where + "; serial " + s.options.serial.text);
 }
 
 int Bridge::run(const std::atomic<bool>& stop) {
@@ -397,11 +511,14 @@ int Bridge::run(const std::atomic<bool>& stop) {
     }
     s.start_next();
 
+    // poll() skips negative descriptors: absent listeners, and QEMU's until the link is up.
     std::vector<pollfd> fds;
-    fds.push_back({s.data_listener.get(), POLLIN, 0});
-    fds.push_back({s.control_listener.get(), POLLIN, 0});
+    fds.push_back({s.data_listener ? s.data_listener.get() : -1, POLLIN, 0});
+    fds.push_back({s.control_listener ? s.control_listener.get() : -1, POLLIN, 0});
+    fds.push_back({s.qemu_listener && s.link_up ? s.qemu_listener.get() : -1, POLLIN, 0});
     fds.push_back({s.serial ? s.serial.get() : -1, POLLIN, 0});
     for (Client& c : s.clients) fds.push_back({c.fd.get(), POLLIN, 0});
+    const std::size_t polled_clients = s.clients.size();
     const int ready = ::poll(fds.data(), fds.size(), 20);
     if (ready < 0 && errno != EINTR) {
       s.note(std::string("error: poll: ") + std::strerror(errno));
@@ -409,7 +526,7 @@ int Bridge::run(const std::atomic<bool>& stop) {
     }
     if (ready <= 0) continue;
 
-    if (s.serial && (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    if (s.serial && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       const ssize_t n = ::recv(s.serial.get(), buffer.data(), buffer.size(), 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         s.note("serial " + s.options.serial.text + " closed: the VM is gone");
@@ -421,26 +538,47 @@ int Bridge::run(const std::atomic<bool>& stop) {
         if (s.receiver.push(buffer[static_cast<std::size_t>(k)])) s.on_frame(s.receiver.frame());
       }
     }
-    std::size_t index = 3;
-    for (Client& c : s.clients) {
+    // Only the clients polled above: a CMD_SET_DATAFD adds its data channel to the list.
+    std::size_t index = 4;
+    auto client = s.clients.begin();
+    for (std::size_t k = 0; k < polled_clients; ++k, ++client) {
+      Client& c = *client;
       const short revents = fds[index++].revents;
       if (c.closed || (revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const ssize_t n = ::recv(c.fd.get(), buffer.data(), buffer.size(), 0);
+      std::vector<UniqueFd> received;
+      const ssize_t n = c.origin == ControlOrigin::kQemu && c.channel == Channel::kControl
+                            ? receive_with_fds(c.fd.get(), buffer.data(), buffer.size(), received)
+                            : ::recv(c.fd.get(), buffer.data(), buffer.size(), 0);
+      // QEMU passes one descriptor, with CMD_SET_DATAFD; any others close here.
+      if (!received.empty()) c.received_fd = std::move(received.front());
       if (n > 0) {
         s.on_client_bytes(c, buffer.data(), static_cast<std::size_t>(n));
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         s.on_client_closed(c);
       }
     }
-    // New connections last: `fds` has entries only for the clients polled above.
-    for (int i = 0; i < 2; ++i) {
-      if ((fds[static_cast<std::size_t>(i)].revents & POLLIN) == 0) continue;
-      const int listener = i == 0 ? s.data_listener.get() : s.control_listener.get();
+    // New connections last.
+    struct Listener {
+      std::size_t poll_index;
+      Channel channel;
+      ControlOrigin origin;
+      int fd;
+    };
+    const Listener listeners[] = {
+        {0, Channel::kData, ControlOrigin::kTcp, s.data_listener.get()},
+        {1, Channel::kControl, ControlOrigin::kTcp, s.control_listener.get()},
+        {2, Channel::kControl, ControlOrigin::kQemu, s.qemu_listener.get()},
+    };
+    for (const Listener& l : listeners) {
+      if ((fds[l.poll_index].revents & POLLIN) == 0) continue;
       for (;;) {
-        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) break;
-        s.clients.emplace_back(s.next_client_id++, i == 0 ? Channel::kData : Channel::kControl,
-                               UniqueFd(fd));
+        Client& c = s.clients.emplace_back(s.next_client_id++, l.channel, l.origin, UniqueFd(fd));
+        if (l.origin == ControlOrigin::kQemu) {
+          ++s.stats.qemu_connections;
+          s.note("QEMU control connection #" + std::to_string(c.id) + " accepted");
+        }
       }
     }
     s.clients.remove_if([](const Client& c) { return c.closed; });
