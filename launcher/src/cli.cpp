@@ -255,7 +255,39 @@ struct EmulateCliOptions {
   EmulateOptions options;
   std::optional<unsigned> port;
   unsigned ready_timeout = 120;
+  bool guest = false;
+  std::optional<std::string> ovmf, ovmf_vars, kernel, initrd, append, guest_memory;
+  std::vector<std::string> disks;
 };
+
+// The guest VM's options, each only with --guest; none without it.
+std::optional<GuestVmOptions> guest_options(const EmulateCliOptions& o) {
+  const std::pair<const char*, bool> given[] = {{"--ovmf", o.ovmf.has_value()},
+                                                {"--ovmf-vars", o.ovmf_vars.has_value()},
+                                                {"--kernel", o.kernel.has_value()},
+                                                {"--initrd", o.initrd.has_value()},
+                                                {"--append", o.append.has_value()},
+                                                {"--disk", !o.disks.empty()},
+                                                {"--guest-memory", o.guest_memory.has_value()}};
+  GuestVmOptions g;
+  for (const auto& [option, present] : given) {
+    if (present && !o.guest) throw InputError(option, "needs --guest");
+  }
+  if (!o.guest) return std::nullopt;
+  if (o.ovmf_vars && !o.ovmf) throw InputError("--ovmf-vars", "needs --ovmf");
+  if (o.ovmf) {
+    // One file is a unified image (code and variable store): loaded with -bios.
+    g.ovmf_code = *o.ovmf;
+    g.ovmf_vars = o.ovmf_vars.value_or("");
+  }
+  g.kernel = o.kernel.value_or("");
+  g.initrd = o.initrd.value_or("");
+  g.append = o.append.value_or(o.kernel ? "console=ttyS0" : "");
+  for (const std::string& d : o.disks) g.disks.push_back(resolve_disk({d, ""}));
+  if (o.guest_memory) g.memory_mib = parse_memory_mib(*o.guest_memory, "--guest-memory");
+  check_guest_options(g);
+  return g;
+}
 
 int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
   if (o.options.firmware.empty()) o.options.firmware = (own_directory() / "cvtpm-fw.elf").string();
@@ -268,6 +300,8 @@ int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
     o.options.port = static_cast<std::uint16_t>(*o.port);
   }
   o.options.ready_timeout = std::chrono::seconds(o.ready_timeout);
+  if (o.guest && o.options.smoke) throw InputError("--smoke", "not with --guest");
+  o.options.guest = guest_options(o);
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &sa, nullptr);
@@ -305,11 +339,37 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   EmulateCliOptions emulate;
   CLI::App* emulate_cmd = app.add_subcommand(
       "emulate",
-      "Run the vTPM firmware in its native mode under QEMU TCG (any Linux host) and "
-      "expose its TPM to tpm2-tools on a loopback port");
+      "Run the vTPM firmware in its native mode under QEMU TCG (any Linux host) and expose its "
+      "TPM to tpm2-tools on a loopback port, or (--guest) to a second VM with OVMF as its TPM");
   emulate_cmd
-      ->add_option("--port", emulate.port, "TPM port (control on PORT+1; default: free ports)")
+      ->add_option("--port", emulate.port,
+                   "TPM port for tpm2-tools (control on PORT+1; default: free ports, none with "
+                   "--guest)")
       ->type_name("N");
+  emulate_cmd->add_flag("--guest", emulate.guest,
+                        "Boot a guest VM (OVMF, TCG) whose TPM is the firmware's, its console on "
+                        "standard output; the command ends with it");
+  emulate_cmd
+      ->add_option("--ovmf", emulate.ovmf,
+                   std::string("Guest OVMF: a code image with --ovmf-vars, or one unified image "
+                               "(default ") +
+                       kDebianOvmfCode + " with " + kDebianOvmfVars + ", Debian 12's)")
+      ->type_name("FILE");
+  emulate_cmd
+      ->add_option("--ovmf-vars", emulate.ovmf_vars,
+                   "Variable store template for --ovmf (copied, never written)")
+      ->type_name("FILE");
+  emulate_cmd->add_option("--kernel", emulate.kernel, "Guest kernel, loaded by OVMF")
+      ->type_name("FILE");
+  emulate_cmd->add_option("--initrd", emulate.initrd, "Guest initrd")->type_name("FILE");
+  emulate_cmd
+      ->add_option("--append", emulate.append, "Guest kernel command line (default console=ttyS0)")
+      ->type_name("STR");
+  emulate_cmd
+      ->add_option("--disk", emulate.disks, "Guest disk (raw, or qcow2 by extension); repeatable")
+      ->type_name("FILE");
+  emulate_cmd->add_option("--guest-memory", emulate.guest_memory, "Guest memory (default 512M)")
+      ->type_name("SIZE");
   emulate_cmd->add_flag("--smoke", emulate.options.smoke, "Run a short TPM smoke test, then stop");
   emulate_cmd
       ->add_option("--firmware", emulate.options.firmware,

@@ -141,8 +141,191 @@ bool run_smoke_test(std::uint16_t port, const fs::path& work_dir, std::ostream& 
   return ok;
 }
 
+void check_guest_options(const GuestVmOptions& g) {
+  auto readable = [](const std::string& path, const std::string& option, const std::string& fix) {
+    if (!fs::is_regular_file(path) || ::access(path.c_str(), R_OK) != 0) {
+      throw InputError(option, path + ": not a readable file" + fix);
+    }
+  };
+  readable(
+      g.ovmf_code, "--ovmf",
+      g.ovmf_code == kDebianOvmfCode ? " (install Debian's ovmf: scripts/install-deps.sh)" : "");
+  if (!g.ovmf_vars.empty()) readable(g.ovmf_vars, "--ovmf-vars", "");
+  if (!g.kernel.empty()) readable(g.kernel, "--kernel", "");
+  if (!g.initrd.empty()) {
+    if (g.kernel.empty()) throw InputError("--initrd", "needs --kernel");
+    readable(g.initrd, "--initrd", "");
+  }
+  if (!g.append.empty() && g.kernel.empty()) throw InputError("--append", "needs --kernel");
+  for (const Disk& d : g.disks) readable(d.path, "--disk", "");
+}
+
+namespace {
+
+// The firmware's VM and its bridge, started together and stopped together.
+class FirmwareVm {
+ public:
+  FirmwareVm(const EmulateOptions& o, const fs::path& dir, std::optional<std::uint16_t> port,
+             const std::string& qemu_socket)
+      : dir_(dir) {
+    EmulationPlan plan;
+    plan.qemu = o.qemu;
+    plan.firmware = o.firmware;
+    plan.console_log = (dir / "console.log").string();
+    plan.link_socket = (dir / "vtpm-link.sock").string();
+    std::error_code ec;
+    fs::remove(plan.link_socket, ec);
+    qemu_.emplace(emulation_qemu_command(plan),
+                  ChildProcess::Options{{}, dir / "qemu.log", dir / "qemu.log"});
+    // QEMU creates the link socket at start-up; the bridge keeps retrying until it can connect.
+    std::vector<std::string> bridge = {o.bridge, "--serial", "unix:" + plan.link_socket,
+                                       "--connect-timeout",
+                                       std::to_string(o.ready_timeout.count())};
+    if (port) bridge.insert(bridge.end(), {"--port", std::to_string(*port)});
+    if (!qemu_socket.empty()) bridge.insert(bridge.end(), {"--qemu-socket", qemu_socket});
+    bridge_.emplace(bridge, ChildProcess::Options{{}, dir / "bridge.log", dir / "bridge.log"});
+  }
+
+  // Waits until the bridge reports the firmware's link up; returns why not otherwise. With
+  // `progress`, the firmware's boot stages are copied there as they appear on its console.
+  std::string wait_ready(std::chrono::seconds timeout, const std::atomic<bool>& stop,
+                         std::ostream* progress) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t shown = 0;
+    for (;;) {
+      if (progress) shown = show_stages(*progress, shown);
+      if (read_text(dir_ / "bridge.log").find("firmware link up") != std::string::npos) {
+        return "";
+      }
+      if (stop) return "interrupted";
+      if (qemu_->poll() >= 0) return "QEMU exited with status " + std::to_string(qemu_->poll());
+      if (bridge_->poll() >= 0) {
+        return "cvtpm-tpm-bridge exited with status " + std::to_string(bridge_->poll());
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        return "the firmware did not come up within " + std::to_string(timeout.count()) + " s";
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  // Why the firmware side ended, or empty while QEMU and the bridge both run.
+  std::string ended() {
+    if (qemu_->poll() >= 0) {
+      return "the firmware's QEMU exited with status " + std::to_string(qemu_->poll());
+    }
+    if (bridge_->poll() >= 0) {
+      return "cvtpm-tpm-bridge exited with status " + std::to_string(bridge_->poll());
+    }
+    return "";
+  }
+
+  std::string log_tails() const {
+    return "--- console.log (end) ---\n" + tail(dir_ / "console.log", 15) +
+           "--- qemu.log (end) ---\n" + tail(dir_ / "qemu.log", 5) + "--- bridge.log (end) ---\n" +
+           tail(dir_ / "bridge.log", 5);
+  }
+
+  void stop() {
+    bridge_->stop(SIGTERM, 2s);
+    qemu_->stop(SIGTERM, 5s);
+  }
+
+ private:
+  // The console's "init:" and "ready:" lines after the first `shown`; returns how many there are.
+  std::size_t show_stages(std::ostream& out, std::size_t shown) const {
+    std::istringstream lines(read_text(dir_ / "console.log"));
+    std::size_t seen = 0;
+    for (std::string line; std::getline(lines, line);) {
+      // "[   0.514042] I ready: vTPM up in 514034 us"
+      const auto at = line.find("] I ");
+      if (at == std::string::npos) continue;
+      const std::string text = line.substr(at + 4);
+      if (!text.starts_with("init: ") && !text.starts_with("ready: ")) continue;
+      if (seen++ >= shown) out << "  firmware " << text << "\n" << std::flush;
+    }
+    return std::max(seen, shown);
+  }
+
+  fs::path dir_;
+  std::optional<ChildProcess> qemu_;
+  std::optional<ChildProcess> bridge_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string one_decimal(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", seconds);
+  return text;
+}
+
+// The guest VM on the firmware's TPM; its serial console is this process's standard output.
+int run_guest_vm(const EmulateOptions& o, FirmwareVm& firmware, const fs::path& dir,
+                 std::chrono::steady_clock::time_point started, std::ostream& out,
+                 std::ostream& err, const std::atomic<bool>& stop) {
+  const GuestVmOptions& g = *o.guest;
+  GuestVmPlan plan;
+  plan.qemu = o.qemu;
+  plan.memory_mib = g.memory_mib;
+  plan.ovmf_code = g.ovmf_code;
+  if (!g.ovmf_vars.empty()) {
+    // A private copy: the guest's variable writes never reach the template.
+    plan.ovmf_vars = (dir / "OVMF_VARS.fd").string();
+    fs::copy_file(g.ovmf_vars, plan.ovmf_vars, fs::copy_options::overwrite_existing);
+    fs::permissions(plan.ovmf_vars, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  plan.tpm_socket = (dir / "tpm.sock").string();
+  plan.kernel = g.kernel;
+  plan.initrd = g.initrd;
+  plan.append = g.append;
+  plan.disks = g.disks;
+  out << "starting the guest VM (" << (g.kernel.empty() ? "OVMF" : "OVMF, then the kernel")
+      << "); its console follows, QEMU's messages go to " << (dir / "guest-qemu.log").string()
+      << "\n";
+  out.flush();
+  ChildProcess guest(guest_vm_qemu_command(plan), {{}, {}, dir / "guest-qemu.log"});
+  const auto guest_started = std::chrono::steady_clock::now();
+  std::string problem;
+  int guest_status = -1;
+  for (;;) {
+    guest_status = guest.poll();
+    if (guest_status >= 0) break;
+    if (stop) break;
+    problem = firmware.ended();
+    if (!problem.empty()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  if (guest_status < 0) guest_status = guest.stop(SIGTERM, 5s);
+  firmware.stop();
+  out << "\n";
+  if (!problem.empty()) {
+    err << "cvtpm-launch: error: " << problem << "; the guest VM was stopped\n"
+        << firmware.log_tails();
+  } else if (stop) {
+    out << "interrupted: the guest VM was stopped\n";
+  } else if (guest_status != 0) {
+    err << "cvtpm-launch: error: the guest VM's QEMU exited with status " << guest_status << "\n"
+        << "--- guest-qemu.log (end) ---\n"
+        << tail(dir / "guest-qemu.log", 5);
+  }
+  out << "guest VM ran " << one_decimal(seconds_since(guest_started)) << " s ("
+      << one_decimal(seconds_since(started))
+      << " s in all); both QEMUs are gone; firmware console: " << (dir / "console.log").string()
+      << "\n";
+  if (!problem.empty()) return 1;
+  if (stop) return 0;
+  return guest_status == 0 ? 0 : 1;
+}
+
+}  // namespace
+
 int run_emulation(const EmulateOptions& o, std::ostream& out, std::ostream& err,
                   const std::atomic<bool>& stop) {
+  const auto started = std::chrono::steady_clock::now();
+  if (o.guest) check_guest_options(*o.guest);
   if (!fs::is_regular_file(o.firmware)) {
     throw InputError(
         o.firmware,
@@ -160,79 +343,55 @@ int run_emulation(const EmulateOptions& o, std::ostream& out, std::ostream& err,
   } else {
     fs::create_directories(dir);
   }
-  const std::uint16_t port = o.port ? *o.port : find_free_port_pair();
-
-  EmulationPlan plan;
-  plan.qemu = o.qemu;
-  plan.firmware = o.firmware;
-  plan.console_log = (dir / "console.log").string();
-  plan.link_socket = (dir / "vtpm-link.sock").string();
-  std::error_code ec;
-  fs::remove(plan.link_socket, ec);
-  const std::vector<std::string> qemu_argv = emulation_qemu_command(plan);
+  // tpm2-tools' ports: always without a guest (its only client), on request with one.
+  std::optional<std::uint16_t> port = o.port;
+  if (!port && !o.guest) port = find_free_port_pair();
+  const std::string qemu_socket = o.guest ? (dir / "tpm.sock").string() : "";
 
   out << "Emulating the cvtpm vTPM firmware under QEMU TCG (native platform: no SEV-SNP, no "
          "VMPLs; the TPM and the SVSM vTPM protocol path are the same code)\n"
-      << "  logs: " << dir.string() << "/{console.log,qemu.log,bridge.log}\n";
+      << "  logs: " << dir.string() << "/{console.log,qemu.log,bridge.log"
+      << (o.guest ? ",guest-qemu.log" : "") << "}\n";
   out.flush();
 
-  ChildProcess qemu(qemu_argv, {{}, dir / "qemu.log", dir / "qemu.log"});
-  // QEMU creates the link socket at start-up; the bridge keeps retrying until it can connect.
-  ChildProcess bridge(
-      {o.bridge, "--serial", "unix:" + plan.link_socket, "--port", std::to_string(port),
-       "--connect-timeout", std::to_string(o.ready_timeout.count())},
-      {{}, dir / "bridge.log", dir / "bridge.log"});
-
-  auto stop_all = [&] {
-    bridge.stop(SIGTERM, 2s);
-    qemu.stop(SIGTERM, 5s);
-  };
-
-  // Ready when the bridge reports the firmware's link up.
-  const auto deadline = std::chrono::steady_clock::now() + o.ready_timeout;
-  for (;;) {
-    if (read_text(dir / "bridge.log").find("firmware link up") != std::string::npos) break;
-    std::string problem;
-    if (stop) problem = "interrupted";
-    if (qemu.poll() >= 0) problem = "QEMU exited with status " + std::to_string(qemu.poll());
-    if (bridge.poll() >= 0)
-      problem = "cvtpm-tpm-bridge exited with status " + std::to_string(bridge.poll());
-    if (std::chrono::steady_clock::now() > deadline)
-      problem =
-          "the firmware did not come up within " + std::to_string(o.ready_timeout.count()) + " s";
-    if (!problem.empty()) {
-      stop_all();
-      err << "cvtpm-launch: error: emulation failed: " << problem << "\n"
-          << "--- console.log (end) ---\n"
-          << tail(dir / "console.log", 15) << "--- qemu.log (end) ---\n"
-          << tail(dir / "qemu.log", 5) << "--- bridge.log (end) ---\n"
-          << tail(dir / "bridge.log", 5);
-      return 1;
-    }
-    std::this_thread::sleep_for(50ms);
+  FirmwareVm firmware(o, dir, port, qemu_socket);
+  const std::string problem = firmware.wait_ready(o.ready_timeout, stop, o.guest ? &out : nullptr);
+  if (!problem.empty()) {
+    firmware.stop();
+    err << "cvtpm-launch: error: emulation failed: " << problem << "\n" << firmware.log_tails();
+    return 1;
   }
-  const std::string tcti = "swtpm:host=127.0.0.1,port=" + std::to_string(port);
-  out << "vTPM ready on 127.0.0.1:" << port << " (control " << port + 1 << ")\n"
+  if (o.guest) {
+    out << "firmware ready after " << one_decimal(seconds_since(started)) << " s: its vTPM is the "
+        << "guest VM's TPM (QEMU tpm-emulator on " << qemu_socket << ")";
+    if (port) out << "; tpm2-tools: -T swtpm:host=127.0.0.1,port=" << *port;
+    out << "\n";
+    return run_guest_vm(o, firmware, dir, started, out, err, stop);
+  }
+
+  const std::string tcti = "swtpm:host=127.0.0.1,port=" + std::to_string(*port);
+  out << "vTPM ready on 127.0.0.1:" << *port << " (control " << *port + 1 << ")\n"
       << "  connect with:  tpm2_getrandom -T " << tcti << " 8 --hex\n"
       << "  or:            export TPM2TOOLS_TCTI=" << tcti << "\n";
   out.flush();
 
   int status = 0;
   if (o.smoke) {
-    bool passed = run_smoke_test(port, dir, out);
+    bool passed = run_smoke_test(*port, dir, out);
     out << (passed ? "smoke test passed\n" : "smoke test FAILED (logs above)\n");
     status = passed ? 0 : 1;
   } else {
     out << "Ctrl-C stops the emulation.\n";
     out.flush();
-    while (!stop && qemu.poll() < 0) std::this_thread::sleep_for(100ms);
-    if (qemu.poll() >= 0 && !stop) {
-      err << "cvtpm-launch: QEMU exited with status " << qemu.poll() << "\n";
+    while (!stop && firmware.ended().empty()) std::this_thread::sleep_for(100ms);
+    if (!stop) {
+      err << "cvtpm-launch: " << firmware.ended() << "\n";
       status = 1;
     }
   }
-  stop_all();
+  firmware.stop();
   out << "emulation stopped; QEMU is gone\n";
+  std::error_code ec;
   if (!temp.empty() && status == 0) fs::remove_all(temp, ec);
   return status;
 }

@@ -172,6 +172,15 @@ void check_cbitpos(unsigned cbitpos) {
 
 }  // namespace
 
+Disk resolve_disk(Disk disk) {
+  if (disk.path.empty()) throw InputError("--disk", "empty path");
+  if (disk.format.empty()) disk.format = disk.path.ends_with(".qcow2") ? "qcow2" : "raw";
+  if (disk.format != "raw" && disk.format != "qcow2") {
+    throw InputError("--disk", "'" + disk.format + "' is not a disk format (raw, qcow2)");
+  }
+  return disk;
+}
+
 unsigned resolve_cbitpos(const LaunchSettings& s, const CbitReading& host_cbit) {
   if (s.cbitpos) return *s.cbitpos;
   if (!host_cbit.cbitpos) {
@@ -238,15 +247,7 @@ LaunchPlan resolve_plan(const LaunchSettings& s, bool host_device_plane) {
     }
     p.host_data = s.host_data;
   }
-  for (const Disk& d : s.disks.value_or(std::vector<Disk>{})) {
-    Disk disk = d;
-    if (disk.path.empty()) throw InputError("--disk", "empty path");
-    if (disk.format.empty()) disk.format = disk.path.ends_with(".qcow2") ? "qcow2" : "raw";
-    if (disk.format != "raw" && disk.format != "qcow2") {
-      throw InputError("--disk", "'" + disk.format + "' is not a disk format (raw, qcow2)");
-    }
-    p.disks.push_back(disk);
-  }
+  for (const Disk& d : s.disks.value_or(std::vector<Disk>{})) p.disks.push_back(resolve_disk(d));
   p.network = s.network.value_or(true);
   if (s.serial) p.serial = *s.serial;
   p.device_plane = host_device_plane;

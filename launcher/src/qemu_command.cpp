@@ -112,6 +112,42 @@ std::vector<std::string> emulation_qemu_command(const EmulationPlan& p) {
           "unix:" + p.link_socket + ",server=on,wait=off"};
 }
 
+std::vector<std::string> guest_vm_qemu_command(const GuestVmPlan& p) {
+  std::vector<std::string> argv = {p.qemu,      "-machine", "q35",
+                                   "-accel",    "tcg",      "-smp",
+                                   "1",         "-m",       std::to_string(p.memory_mib) + "M",
+                                   "-display",  "none",     "-vga",
+                                   "none",      "-nic",     "none",
+                                   "-no-reboot"};
+  if (p.ovmf_vars.empty()) {
+    argv.insert(argv.end(), {"-bios", p.ovmf_code});
+  } else {
+    argv.insert(argv.end(),
+                {"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + opt_value(p.ovmf_code),
+                 "-drive", "if=pflash,format=raw,unit=1,file=" + opt_value(p.ovmf_vars)});
+  }
+  // QEMU's tpm-emulator backend as qemu-options.hx (-tpmdev emulator) and docs/specs/tpm.rst
+  // show it with swtpm: "-chardev socket,id=chrtpm,path=... -tpmdev emulator,id=tpm0,
+  // chardev=chrtpm", here with the CRB interface Linux's tpm_crb and OVMF drive.
+  argv.insert(argv.end(),
+              {"-chardev", "socket,id=chrtpm,path=" + opt_value(p.tpm_socket), "-tpmdev",
+               "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"});
+  if (!p.kernel.empty()) {
+    argv.insert(argv.end(), {"-kernel", p.kernel});
+    if (!p.initrd.empty()) argv.insert(argv.end(), {"-initrd", p.initrd});
+    if (!p.append.empty()) argv.insert(argv.end(), {"-append", p.append});
+  }
+  for (std::size_t i = 0; i < p.disks.size(); ++i) {
+    const std::string id = "disk" + std::to_string(i);
+    argv.insert(argv.end(), {"-drive",
+                             "file=" + opt_value(p.disks[i].path) + ",if=none,id=" + id +
+                                 ",format=" + p.disks[i].format,
+                             "-device", "virtio-blk-pci,drive=" + id});
+  }
+  argv.insert(argv.end(), {"-serial", "stdio"});
+  return argv;
+}
+
 std::string shell_quote(const std::string& word) {
   if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                               "0123456789,._+:@%/=-") == std::string::npos) {

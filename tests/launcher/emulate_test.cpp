@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cvtpm/support/process.h"
+#include "emulated_processes.h"
 #include "temp_dir.h"
 
 namespace cvtpm::launch {
@@ -15,29 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testing::processes_mentioning;
+using testing::read_text;
 
 const std::string kLaunch = std::string(CVTPM_BIN_DIR) + "/cvtpm-launch";
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Processes whose command line mentions `needle` (the test's private log directory).
-std::vector<pid_t> processes_mentioning(const std::string& needle) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_text(entry.path() / "cmdline");
-    std::string state = read_text(entry.path() / "stat");
-    const bool zombie = state.find(") Z ") != std::string::npos;
-    if (!zombie && cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
 
 TEST(Emulate, SmokeTestPassesAgainstTheFirmware) {
   cvtpm::testing::TempDir dir;

@@ -301,6 +301,33 @@ TEST_F(LaunchCli, BadInputStartsNothing) {
   expect_bad_input(with({}), "--igvm: required");
 }
 
+// `emulate --guest`'s options are checked before anything starts (no QEMU: these never boot).
+TEST_F(LaunchCli, EmulateGuestBadInputStartsNothing) {
+  const std::string file = dir_.write("file.bin", std::vector<std::uint8_t>{1}).string();
+  auto emulate = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "emulate");
+    return launch(args);
+  };
+  expect_one_line_error(emulate({"--kernel", file}), "cvtpm-launch", "--kernel: needs --guest");
+  expect_one_line_error(emulate({"--disk", file}), "cvtpm-launch", "--disk: needs --guest");
+  expect_one_line_error(emulate({"--guest", "--kernel", "/nonexistent/vmlinuz"}), "cvtpm-launch",
+                        "--kernel: /nonexistent/vmlinuz: not a readable file");
+  expect_one_line_error(emulate({"--guest", "--initrd", file}), "cvtpm-launch",
+                        "--initrd: needs --kernel");
+  expect_one_line_error(emulate({"--guest", "--append", "quiet"}), "cvtpm-launch",
+                        "--append: needs --kernel");
+  expect_one_line_error(emulate({"--guest", "--ovmf-vars", file}), "cvtpm-launch",
+                        "--ovmf-vars: needs --ovmf");
+  expect_one_line_error(emulate({"--guest", "--ovmf", "/nonexistent/OVMF.fd"}), "cvtpm-launch",
+                        "--ovmf: /nonexistent/OVMF.fd: not a readable file");
+  expect_one_line_error(emulate({"--guest", "--disk", file + ".vmdk"}), "cvtpm-launch",
+                        "--disk: " + file + ".vmdk: not a readable file");
+  expect_one_line_error(emulate({"--guest", "--smoke"}), "cvtpm-launch",
+                        "--smoke: not with --guest");
+  expect_one_line_error(emulate({"--guest", "--guest-memory", "64M"}), "cvtpm-launch",
+                        "--guest-memory: '64M' is below the 256 MiB a guest needs");
+}
+
 TEST_F(LaunchCli, IdBlockMustVouchForTheImage) {
   auto host = snp_host_args();
   for (const char* key : {"id.pem"}) {

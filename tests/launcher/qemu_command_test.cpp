@@ -86,6 +86,29 @@ TEST(EmulationCommand, NativeFirmwareUnderTcg) {
   expect_golden("emulation", emulation_qemu_command(p));
 }
 
+// `emulate --guest`: Debian 12's OVMF as two flash images, the CRB TPM on the tpm-emulator
+// backend, a kernel loaded by OVMF.
+TEST(GuestVmCommand, DebianOvmfWithAKernel) {
+  GuestVmPlan p;
+  p.ovmf_code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+  p.ovmf_vars = "/run/cvtpm/OVMF_VARS.fd";
+  p.tpm_socket = "/run/cvtpm/tpm.sock";
+  p.kernel = "/boot/vmlinuz";
+  p.initrd = "/boot/initrd.img";
+  p.append = "console=ttyS0";
+  expect_golden("guest_vm_kernel", guest_vm_qemu_command(p));
+}
+
+// A unified OVMF image (e.g. Debian unstable's ovmf-generic OVMF.fd) and disks, no kernel.
+TEST(GuestVmCommand, UnifiedOvmfWithDisks) {
+  GuestVmPlan p;
+  p.ovmf_code = "/cache/ovmf-generic/OVMF.fd";
+  p.tpm_socket = "/run/cvtpm,1/tpm.sock";
+  p.memory_mib = 2048;
+  p.disks = {{"/vm/debian.qcow2", "qcow2"}, {"/vm/data.img", "raw"}};
+  expect_golden("guest_vm_disks", guest_vm_qemu_command(p));
+}
+
 TEST(ShellQuote, QuotesOnlyWhatTheShellWouldSplitOrExpand) {
   EXPECT_EQ(shell_quote("q35,igvm-cfg=igvm0"), "q35,igvm-cfg=igvm0");
   EXPECT_EQ(shell_quote("/path with space"), "'/path with space'");

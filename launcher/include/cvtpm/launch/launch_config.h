@@ -17,6 +17,10 @@ struct Disk {
   std::string format;  // "raw" or "qcow2"; empty = from the file name (.qcow2) else raw
 };
 
+// The format filled in from the name when empty; throws InputError("--disk", ...) for an empty
+// path or an unknown format.
+Disk resolve_disk(Disk disk);
+
 // Settings as given: every field optional so a config file and flags can be layered.
 struct LaunchSettings {
   std::optional<std::string> igvm;

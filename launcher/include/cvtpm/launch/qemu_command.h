@@ -1,5 +1,5 @@
-// The QEMU command lines cvtpm-launch runs: SEV-SNP + IGVM on an SNP host, and the native
-// emulation of the firmware under TCG.
+// The QEMU command lines cvtpm-launch runs: SEV-SNP + IGVM on an SNP host, the native
+// emulation of the firmware under TCG, and a guest VM whose TPM is that firmware's.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +23,22 @@ struct EmulationPlan {
   std::string link_socket;
 };
 std::vector<std::string> emulation_qemu_command(const EmulationPlan& plan);
+
+// A plain VM under TCG with OVMF and a CRB TPM on QEMU's tpm-emulator backend, which
+// cvtpm-tpm-bridge serves from the emulated firmware (`emulate --guest`). The serial console on
+// QEMU's stdio.
+struct GuestVmPlan {
+  std::string qemu = "qemu-system-x86_64";
+  std::uint64_t memory_mib = 512;
+  // OVMF as two flash images (code read-only, a private copy of the variable store), or one
+  // unified image (ovmf_vars empty) loaded with -bios.
+  std::string ovmf_code;
+  std::string ovmf_vars;
+  std::string tpm_socket;  // the bridge's --qemu-socket
+  std::string kernel, initrd, append;
+  std::vector<Disk> disks;
+};
+std::vector<std::string> guest_vm_qemu_command(const GuestVmPlan& plan);
 
 // POSIX shell quoting of one word / a whole command line, for --dry-run output.
 std::string shell_quote(const std::string& word);
