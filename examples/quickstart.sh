@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cvtpm flow, end to end: build the vTPM + OVMF image, predict its launch digest, check the
 # host, then launch it as an SEV-SNP guest — or, on a host that cannot, emulate the vTPM firmware
-# under QEMU TCG and run a TPM smoke test against it. Outputs land in build/quickstart/.
+# under QEMU TCG, run a TPM smoke test against it and boot a VM (OVMF, Debian's kernel) whose TPM
+# it is. Outputs land in build/quickstart/.
 #
 #   examples/quickstart.sh            (after building: cmake --preset default && cmake --build --preset default)
 #   OVMF=/path/to/OVMF.fd examples/quickstart.sh     an SVSM-capable OVMF instead of Debian's
@@ -40,3 +41,14 @@ say "4. No SEV-SNP here (see above): emulating the vTPM firmware under QEMU TCG 
 echo "The same firmware and TPM code boot in the firmware's native mode; tpm2-tools talk to it"
 echo "through cvtpm-tpm-bridge. This proves the vTPM, not the SNP isolation."
 "$bin/cvtpm-launch" emulate --smoke
+
+say "5. A VM whose TPM is the emulated firmware: OVMF measures its boot, Linux reads the PCRs"
+if kernel=$(scripts/guest-assets.sh path kernel); then
+  scripts/guest-assets.sh initramfs "$out/initramfs.cpio.gz"
+  # The guest's console, without the base64 lines of the event log it prints.
+  "$bin/cvtpm-launch" emulate --guest --kernel "$kernel" --initrd "$out/initramfs.cpio.gz" \
+    --append 'console=ttyS0 loglevel=4 panic=-1' --log-dir "$out/guest" |
+    sed '/cvtpm-guest: eventlog-begin/,/cvtpm-guest: eventlog-end/{/cvtpm-guest/!d}'
+else
+  echo "skipped: no guest kernel (scripts/install-deps.sh downloads Debian 12's into a cache)"
+fi

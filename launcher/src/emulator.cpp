@@ -15,6 +15,7 @@
 #include "cvtpm/support/digest.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
+#include "cvtpm/support/files.h"
 #include "cvtpm/support/process.h"
 
 namespace cvtpm::launch {
@@ -282,11 +283,14 @@ int run_guest_vm(const EmulateOptions& o, FirmwareVm& firmware, const fs::path& 
   plan.initrd = g.initrd;
   plan.append = g.append;
   plan.disks = g.disks;
+  const std::vector<std::string> argv = guest_vm_qemu_command(plan);
+  // The exact command, for whoever reruns the guest with another TPM (bench/guest_boot.py).
+  write_file_atomic(dir / "guest-qemu.cmdline", shell_join(argv) + "\n");
   out << "starting the guest VM (" << (g.kernel.empty() ? "OVMF" : "OVMF, then the kernel")
       << "); its console follows, QEMU's messages go to " << (dir / "guest-qemu.log").string()
       << "\n";
   out.flush();
-  ChildProcess guest(guest_vm_qemu_command(plan), {{}, {}, dir / "guest-qemu.log"});
+  ChildProcess guest(argv, {{}, {}, dir / "guest-qemu.log"});
   const auto guest_started = std::chrono::steady_clock::now();
   std::string problem;
   int guest_status = -1;
