@@ -46,7 +46,7 @@ initramfs() {
   cp "$busybox" "$work/root/bin/busybox"
   cat > "$work/root/init" <<'INIT'
 #!/bin/busybox sh
-# Each line starts with "cvtpm-guest: ": tests/launcher/guest_vm_test.cpp and
+# Each line starts with "cvtpm-guest: ": tests/launcher/emulate_test.cpp and
 # bench/guest_boot.sh read them.
 bb=/bin/busybox
 $bb mount -t proc proc /proc

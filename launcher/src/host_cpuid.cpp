@@ -38,23 +38,15 @@ std::unique_ptr<CpuidReader> host_cpuid_reader(const fs::path& root) {
 }
 
 SevCpuReading read_sev_cpu(const CpuidReader& cpuid) {
-  SevCpuReading reading;
+  const SevCpuReading unreadable{std::nullopt, true, cpuid.unreadable_hint()};
   const std::optional<CpuidRegisters> max = cpuid.read(kCpuidMaxExtendedLeaf);
-  if (!max) {
-    reading.unreadable = true;
-    reading.problem = cpuid.unreadable_hint();
-    return reading;
-  }
+  if (!max) return unreadable;
   if (max->eax < kCpuidEncryptedMemory) {
-    reading.problem = "the CPU has no CPUID leaf 0x8000001F (no AMD memory encryption)";
-    return reading;
+    return {std::nullopt, false, "the CPU has no CPUID leaf 0x8000001F (no AMD memory encryption)"};
   }
   const std::optional<CpuidRegisters> regs = cpuid.read(kCpuidEncryptedMemory);
-  if (!regs) {
-    reading.unreadable = true;
-    reading.problem = cpuid.unreadable_hint();
-    return reading;
-  }
+  if (!regs) return unreadable;
+  SevCpuReading reading;
   SevCpuInfo info;
   info.sev = (regs->eax >> 1) & 1;
   info.snp = (regs->eax >> 4) & 1;

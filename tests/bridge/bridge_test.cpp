@@ -6,9 +6,9 @@
 
 #include <sstream>
 
+#include "bridge_fixture.h"
 #include "cvtpm/bridge/bridge.h"
 #include "cvtpm/bridge/cli.h"
-#include "fake_firmware.h"
 #include "ports.h"
 #include "process.h"
 #include "temp_dir.h"
@@ -19,34 +19,13 @@ namespace {
 using namespace test_support;  // NOLINT(google-build-using-namespace)
 using fw::testing::free_port_pair;
 
-class BridgeTest : public ::testing::Test {
+class BridgeTest : public BridgeFixture {
  protected:
   void SetUp() override {
-    firmware = std::make_unique<FakeFirmware>(dir / "link.sock");
-    options.serial = parse_serial_endpoint("unix:" + (dir / "link.sock").string(), "--serial");
+    prepare();
     options.port = free_port_pair();
-    options.connect_timeout = 10s;
     start();
   }
-  void start() {
-    bridge = std::make_unique<Bridge>(options, log);
-    bridge->listen();
-    thread = std::thread([this] { status = bridge->run(stop); });
-    // Ready when the firmware acknowledged the link reset.
-    for (int i = 0; i < 1000 && !bridge->stats().link_up; ++i) std::this_thread::sleep_for(10ms);
-  }
-  void TearDown() override {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-  cvtpm::testing::TempDir dir;
-  std::unique_ptr<FakeFirmware> firmware;
-  BridgeOptions options;
-  std::stringstream log;
-  std::unique_ptr<Bridge> bridge;
-  std::thread thread;
-  std::atomic<bool> stop{false};
-  int status = -1;
 };
 
 TEST_F(BridgeTest, ForwardsTpmCommandsAndControlRequests) {
@@ -67,8 +46,7 @@ TEST_F(BridgeTest, ForwardsTpmCommandsAndControlRequests) {
   EXPECT_EQ(roundtrip(options.port, big, 10), (Bytes{0x80, 0x01, 0, 0, 0, 10, 0, 0, 1, 1}));
   EXPECT_EQ(bridge->stats().requests, 6u);
   EXPECT_EQ(bridge->stats().responses, 6u);
-  stop = true;
-  thread.join();  // the log is the bridge thread's until then
+  finish();  // the log is the bridge thread's until then
   EXPECT_NE(log.str().find("cvtpm-tpm-bridge: firmware link up ("), std::string::npos) << log.str();
   EXPECT_EQ(status, 0);
 }
@@ -86,7 +64,7 @@ TEST_F(BridgeTest, AnswersMalformedInputItselfAndKeepsServing) {
 }
 
 TEST_F(BridgeTest, ClientThatLeavesMidCommandAffectsNobody) {
-  const int fd = connect_port(options.port);
+  const int fd = fw::testing::connect_loopback(options.port);
   ::send(fd, kGetRandom.data(), 7, MSG_NOSIGNAL);
   ::close(fd);
   std::this_thread::sleep_for(50ms);
@@ -114,14 +92,9 @@ TEST_F(BridgeTest, ManyClientsAtOnceAreSerialized) {
 }
 
 TEST_F(BridgeTest, SlowFirmwareTimesOutWithTpmFailureThenRecovers) {
-  stop = true;
-  thread.join();
-  stop = false;
-  firmware = std::make_unique<FakeFirmware>(dir / "link2.sock");
-  options.serial = parse_serial_endpoint("unix:" + (dir / "link2.sock").string(), "--serial");
   options.port = free_port_pair();
   options.request_timeout = 300ms;
-  start();
+  restart(true);
   firmware->tpm.stall_ms = 800;
   EXPECT_EQ(roundtrip(options.port, kGetRandom, 10, 5s),
             (Bytes{0x80, 0x01, 0, 0, 0, 10, 0, 0, 1, 1}));  // TPM_RC_FAILURE from the bridge

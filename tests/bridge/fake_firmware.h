@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "cvtpm/formats/endian.h"
+#include "ports.h"
 #include "socket_uart.h"
 #include "transport/serial_channel.h"
 
@@ -151,23 +152,10 @@ class FakeFirmware {
   std::atomic<bool> stop_{false};
 };
 
-inline int connect_port(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Sends `request` on a fresh connection and reads `expect` bytes (or until EOF / timeout).
 inline Bytes roundtrip(std::uint16_t port, const Bytes& request, std::size_t expect,
                        std::chrono::milliseconds timeout = 10s) {
-  const int fd = connect_port(port);
+  const int fd = fw::testing::connect_loopback(port);
   if (fd < 0) return {};
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   Bytes out;

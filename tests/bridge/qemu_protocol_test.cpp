@@ -13,11 +13,11 @@
 #include <optional>
 #include <sstream>
 
+#include "bridge_fixture.h"
 #include "cvtpm/bridge/bridge.h"
 #include "cvtpm/bridge/cli.h"
 #include "cvtpm/bridge/emulator_control.h"
 #include "cvtpm/support/error.h"
-#include "fake_firmware.h"
 #include "ports.h"
 #include "temp_dir.h"
 
@@ -171,42 +171,16 @@ constexpr std::uint64_t kQemuRequiredCapabilities =
     swtpm::capability::kResetTpmEstablished | swtpm::capability::kSetDataFd |
     swtpm::capability::kStop | swtpm::capability::kSetBufferSize;
 
-class QemuProtocol : public ::testing::Test {
+class QemuProtocol : public BridgeFixture {
  protected:
   void SetUp() override {
-    firmware = std::make_unique<FakeFirmware>(dir / "link.sock");
     // The firmware's own answer (native_vtpm_test pins it): everything but SET_DATAFD.
-    firmware->tpm.capabilities = 0x2CAF;
-    options.serial = parse_serial_endpoint("unix:" + (dir / "link.sock").string(), "--serial");
+    firmware_capabilities = 0x2CAF;
+    prepare();
+    firmware->tpm.capabilities = firmware_capabilities;
     options.qemu_socket = (dir / "tpm.sock").string();
-    options.connect_timeout = 10s;
     start();
   }
-  void start(bool wait_for_link = true) {
-    bridge = std::make_unique<Bridge>(options, log);
-    bridge->listen();
-    thread = std::thread([this] { status = bridge->run(stop); });
-    if (!wait_for_link) return;
-    for (int i = 0; i < 1000 && !bridge->stats().link_up; ++i) std::this_thread::sleep_for(10ms);
-  }
-  void finish() {
-    stop = true;
-    if (thread.joinable()) thread.join();
-  }
-  // Another bridge on the same socket; the fake firmware serves one link connection, so a new
-  // one comes too (unless `with_firmware` is false: the link then stays down).
-  void restart(bool with_firmware) {
-    finish();
-    bridge.reset();
-    stop = false;
-    firmware.reset();
-    if (with_firmware) {
-      firmware = std::make_unique<FakeFirmware>(dir / "link.sock");
-      firmware->tpm.capabilities = 0x2CAF;
-    }
-    start(with_firmware);
-  }
-  void TearDown() override { finish(); }
 
   // QEMU's start-up against a fresh connection: SET_DATAFD, the probe, the capabilities, the
   // first machine reset and a locality. Expectations are checked here.
@@ -229,15 +203,6 @@ class QemuProtocol : public ::testing::Test {
     EXPECT_EQ(qemu->control(swtpm::kSetLocality, {0, 0, 0, 0}, 4), be32(0));
     return qemu;
   }
-
-  cvtpm::testing::TempDir dir;
-  std::unique_ptr<FakeFirmware> firmware;
-  BridgeOptions options;
-  std::stringstream log;
-  std::unique_ptr<Bridge> bridge;
-  std::thread thread;
-  std::atomic<bool> stop{false};
-  int status = -1;
 };
 
 TEST_F(QemuProtocol, QemusStartupSequenceReachesTheFirmwareInItsCanonicalForm) {

@@ -12,6 +12,9 @@ namespace cvtpm::fw::testing {
 
 std::uint16_t free_port_pair();
 
+// A connected socket to 127.0.0.1:port, or -1.
+int connect_loopback(std::uint16_t port);
+
 class LoopbackClient {
  public:
   // Throws std::runtime_error if 127.0.0.1:port does not accept.

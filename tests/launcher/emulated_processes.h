@@ -12,6 +12,9 @@
 
 namespace cvtpm::launch::testing {
 
+// The launcher under test, next to the firmware and the bridge it starts.
+inline const std::string kLaunch = std::string(CVTPM_BIN_DIR) + "/cvtpm-launch";
+
 inline std::string read_text(const std::filesystem::path& p) {
   std::ifstream f(p);
   std::stringstream ss;
