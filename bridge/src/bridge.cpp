@@ -206,8 +206,6 @@ struct Client {
   // the data channel it made (closed with it: both belong to one QEMU).
   UniqueFd received_fd;
   std::optional<std::uint64_t> data_client;
-  // The data channel of a QEMU control connection.
-  std::optional<std::uint64_t> owner;
 
   Client(std::uint64_t client_id, Channel c, ControlOrigin o, UniqueFd socket)
       : id(client_id), channel(c), origin(o), fd(std::move(socket)) {
@@ -403,7 +401,6 @@ struct Bridge::State {
       set_nonblocking(c.received_fd.get());
       Client& channel = clients.emplace_back(next_client_id++, Channel::kData, ControlOrigin::kQemu,
                                              std::move(c.received_fd));
-      channel.owner = c.id;
       c.data_client = channel.id;
       ++stats.data_channels;
       note("QEMU data channel #" + std::to_string(channel.id) + " set (CMD_SET_DATAFD)");
@@ -419,13 +416,11 @@ struct Bridge::State {
         Request{c.id, Channel::kControl, std::move(route.request), route.add_bridge_capabilities});
   }
 
-  // A QEMU's control connection and its data channel end together: that QEMU is gone.
+  // A QEMU whose control connection closes is gone: its data channel is closed with it.
   void on_client_closed(Client& c) {
     c.closed = true;
     for (Client& other : clients) {
-      if ((c.data_client && other.id == *c.data_client) || (other.owner && *other.owner == c.id)) {
-        other.closed = true;
-      }
+      if (c.data_client && other.id == *c.data_client) other.closed = true;
     }
     if (c.origin == ControlOrigin::kQemu && c.channel == Channel::kControl) {
       note("QEMU control connection #" + std::to_string(c.id) + " closed");
