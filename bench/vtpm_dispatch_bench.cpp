@@ -165,7 +165,7 @@ class FlatPlatform final : public Platform {
                                 std::span<std::uint8_t>) override {
     std::abort();
   }
-  void sha512(std::span<const std::uint8_t>, Sha512Digest&) override { std::abort(); }
+  bool sha512(std::span<const std::uint8_t>, Sha512Digest&) override { std::abort(); }
   Allocator& allocator() override { return allocator_; }
 
  private:

@@ -340,6 +340,28 @@ TEST_F(AttestWithOversizedCertificatesTest, PlatformsBeyondTheLimitsCannotAttest
   EXPECT_EQ(result(attest(op)), SvsmResult::kSuccess);
 }
 
+class AttestWithoutSha512Test : public AttestTest {
+ protected:
+  static host::HostPlatformConfig failing_hash() {
+    host::HostPlatformConfig config;
+    config.sha512_fails = true;
+    return config;
+  }
+  AttestWithoutSha512Test() : AttestTest(failing_hash()) {}
+};
+
+// Fail closed: a REPORT_DATA that is not SHA-512(nonce || manifest) (a zero one, say) is never
+// signed; the guest gets an error and no report is requested.
+TEST_F(AttestWithoutSha512Test, NoReportWhenTheHashFails) {
+  for (bool single : {false, true}) {
+    const Op op = default_op(single);
+    write_guest(op.report_gpa, Bytes(0x4A0, 0xEE));
+    EXPECT_EQ(result(attest(op)), SvsmResult::kInvalidRequest);
+    EXPECT_EQ(read_guest(op.report_gpa, 0x4A0), Bytes(0x4A0, 0xEE)) << "nothing written";
+  }
+  EXPECT_EQ(platform.reports_signed(), 0u);
+}
+
 class AttestWithoutTpmTest : public AttestTest {
  protected:
   AttestWithoutTpmTest() : AttestTest({}, /*with_tpm=*/false) {}

@@ -228,13 +228,17 @@ GuestEvidence svsm_attest(GuestSvsm& svsm, std::uint64_t scratch_gpa, std::uint6
                           const std::optional<formats::Guid>& service) {
   GuestCpu& cpu = svsm.cpu();
   const std::uint64_t nonce_gpa = scratch_gpa;
+  // Linux's sev_svsm_report_new: report 4 KiB, manifest 4 KiB, certificates 16 KiB
+  // (SEV_FW_BLOB_MAX_SIZE), grown on INVALID_PARAMETER.
   std::uint64_t report_size = 4096;
   std::uint64_t manifest_size = 4096;
+  std::uint64_t certificates_size = 0x4000;
   cpu.write(nonce_gpa, nonce);
   for (int attempt = 0; attempt < 4; ++attempt) {
     const std::uint64_t report_gpa = scratch_gpa + 4096;
     const std::uint64_t manifest_gpa = report_gpa + report_size;
-    if (manifest_gpa + manifest_size > scratch_gpa + scratch_size) {
+    const std::uint64_t certificates_gpa = manifest_gpa + manifest_size;
+    if (certificates_gpa + certificates_size > scratch_gpa + scratch_size) {
       throw GuestError("guest: attestation scratch too small");
     }
     vtpm::AttestSingleServiceOp op{};
@@ -242,7 +246,7 @@ GuestEvidence svsm_attest(GuestSvsm& svsm, std::uint64_t scratch_gpa, std::uint6
     op.common.nonce.gpa = nonce_gpa;
     op.common.nonce.size = 64;
     op.common.manifest = {manifest_gpa, static_cast<std::uint32_t>(manifest_size), 0};
-    op.common.certificates = {0, 0, 0};
+    op.common.certificates = {certificates_gpa, static_cast<std::uint32_t>(certificates_size), 0};
     std::size_t op_size = sizeof op.common;
     std::uint32_t call = vtpm::attest_call::kServices;
     if (service) {
@@ -258,14 +262,17 @@ GuestEvidence svsm_attest(GuestSvsm& svsm, std::uint64_t scratch_gpa, std::uint6
                                          ~std::uint64_t{0}, ~std::uint64_t{0}, 0});
     GuestEvidence ev{static_cast<SvsmResult>(out.rax), {}, {}, {}};
     if (ev.result == SvsmResult::kInvalidParameter &&
-        (out.rcx > manifest_size || out.r8 > report_size)) {
+        (out.rcx > manifest_size || out.r8 > report_size || out.rdx > certificates_size)) {
       manifest_size = (std::max(out.rcx, manifest_size) + 4095) & ~std::uint64_t{4095};
       report_size = (std::max(out.r8, report_size) + 4095) & ~std::uint64_t{4095};
+      certificates_size = (std::max(out.rdx, certificates_size) + 4095) & ~std::uint64_t{4095};
       continue;
     }
     if (ev.result != SvsmResult::kSuccess) return ev;
     ev.report = cpu.read(report_gpa, out.r8);
     ev.manifest = cpu.read(manifest_gpa, out.rcx);
+    // RDX = 0: no certificates (Linux then leaves the auxblob empty).
+    if (out.rdx != 0) ev.certificates = cpu.read(certificates_gpa, out.rdx);
     return ev;
   }
   throw GuestError("guest: attestation buffers keep growing");

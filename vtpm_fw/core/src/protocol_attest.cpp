@@ -126,7 +126,9 @@ SvsmResult AttestProtocol::attest(bool single_service, SvsmRegisters& regs) {
   }
 
   ReportData report_data;
-  platform_.sha512({material, kAttestNonceSize + manifest_size}, report_data);
+  if (!platform_.sha512({material, kAttestNonceSize + manifest_size}, report_data)) {
+    return SvsmResult::kInvalidRequest;
+  }
 
   ScopedAllocation report(platform_.allocator(), report_size, 8);
   ScopedAllocation certificates(platform_.allocator(), certificates_size, 8);

@@ -168,9 +168,14 @@ SvsmResult HostPlatform::attestation_report(const ReportData& report_data,
   return SvsmResult::kSuccess;
 }
 
-void HostPlatform::sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) {
+bool HostPlatform::sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) {
+  if (config_.sha512_fails) {
+    std::memset(digest, 0, sizeof digest);
+    return false;
+  }
   const auto d = cvtpm::sha512(data);
   std::memcpy(digest, d.data(), sizeof digest);
+  return true;
 }
 
 }  // namespace cvtpm::vtpm::host

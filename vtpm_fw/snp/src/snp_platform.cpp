@@ -214,12 +214,15 @@ SvsmResult SnpPlatform::attestation_report(const vtpm::ReportData& report_data,
   return SvsmResult::kSuccess;
 }
 
-void SnpPlatform::sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) {
+bool SnpPlatform::sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) {
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha512(), nullptr) != 1 ||
       length != sizeof digest) {
+    log_.write(LogLevel::kError, "snp: SHA-512 failed in libcrypto; no report");
     std::memset(digest, 0, sizeof digest);
+    return false;
   }
+  return true;
 }
 
 }  // namespace cvtpm::snp

@@ -93,14 +93,15 @@ vtpm::SvsmResult NativeVtpmPlatform::attestation_report(const vtpm::ReportData& 
   return vtpm::SvsmResult::kSuccess;
 }
 
-void NativeVtpmPlatform::sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) {
+bool NativeVtpmPlatform::sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) {
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha512(), nullptr) != 1 ||
       length != sizeof digest) {
-    // Never expected (SHA-512 is built in); a zero digest binds nothing a verifier would accept.
-    log::error("vtpm platform: SHA-512 failed in libcrypto");
+    log::error("vtpm platform: SHA-512 failed in libcrypto; no report");
     std::memset(digest, 0, sizeof digest);
+    return false;
   }
+  return true;
 }
 
 }  // namespace cvtpm::fw::native

@@ -67,7 +67,7 @@ class NativeVtpmPlatform final : public vtpm::Platform {
   vtpm::SvsmResult attestation_report(const vtpm::ReportData& report_data,
                                       std::span<std::uint8_t> report,
                                       std::span<std::uint8_t> certificates) override;
-  void sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) override;
+  bool sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) override;
   vtpm::Allocator& allocator() override { return allocator_; }
   // The guest area, if it is guest memory: without an RMP nothing can take it away (PVALIDATE
   // cannot rescind, CREATE_VCPU never accepts a page, the memory map is fixed at boot).

@@ -97,8 +97,10 @@ class Platform {
   virtual SvsmResult attestation_report(const ReportData& report_data,
                                         std::span<std::uint8_t> report,
                                         std::span<std::uint8_t> certificates) = 0;
-  // SHA-512 of `data` (the firmware has libcrypto; the core has no hash of its own).
-  virtual void sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) = 0;
+  // SHA-512 of `data` (the firmware has libcrypto; the core has no hash of its own). False if
+  // the hash could not be computed: then no report is requested (a REPORT_DATA that is not the
+  // hash of the nonce and manifest must never be signed).
+  virtual bool sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) = 0;
 
   // --- Memory for the core --------------------------------------------------------------------
   virtual Allocator& allocator() = 0;

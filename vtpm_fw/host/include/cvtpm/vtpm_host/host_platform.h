@@ -37,6 +37,7 @@ struct HostPlatformConfig {
   std::uint64_t guest_sev_features = 1;    // SEV_FEATURES the guest's VMSAs must carry (SNP)
   std::vector<std::uint64_t> large_pages;  // GPAs of 2 MiB RMP entries
   std::vector<std::uint8_t> certificates;  // the blob an extended report returns (none if empty)
+  bool sha512_fails = false;               // plays a libcrypto that cannot hash
   ReportFields report;                     // fields of the simulated attestation report
 };
 
@@ -70,7 +71,7 @@ class HostPlatform final : public Platform {
   std::size_t certificates_size() override;
   SvsmResult attestation_report(const ReportData& report_data, std::span<std::uint8_t> report,
                                 std::span<std::uint8_t> certificates) override;
-  void sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) override;
+  bool sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) override;
   Allocator& allocator() override { return allocator_; }
 
   // The guest's view of its memory (what its own vCPUs read and write). Throws

@@ -53,8 +53,8 @@ class WindowedPlatform final : public Platform {
                                 std::span<std::uint8_t> certificates) override {
     return host_.attestation_report(data, report, certificates);
   }
-  void sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) override {
-    host_.sha512(data, digest);
+  bool sha512(std::span<const std::uint8_t> data, Sha512Digest& digest) override {
+    return host_.sha512(data, digest);
   }
   Allocator& allocator() override { return host_.allocator(); }
 

@@ -62,7 +62,7 @@ class SnpPlatform final : public vtpm::Platform {
   vtpm::SvsmResult attestation_report(const vtpm::ReportData& report_data,
                                       std::span<std::uint8_t> report,
                                       std::span<std::uint8_t> certificates) override;
-  void sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) override;
+  bool sha512(std::span<const std::uint8_t> data, vtpm::Sha512Digest& digest) override;
   vtpm::Allocator& allocator() override { return allocator_; }
 
   // --- SNP ---
