@@ -11,7 +11,7 @@
 //                         identity map and static guest pages has it: the dispatcher and protocol
 //                         without the test platform's access log, hooks and contract checks
 //   BM_SvsmVtpmCmd_FlatChecked  the same flat memory without a fixed window: every access asks
-//                         the platform (a virtual guest_owns, map_guest and unmap_guest), as on a
+//                         the platform (a virtual guest_owns, read_guest and write_guest), as on a
 //                         platform whose guest pages can change owner (SNP)
 //   BM_GuestTpmDriver     the same through the host's Linux-like driver (adds its std::vector)
 // All share one TPM, started once; run them side by side in one invocation, interleaved.
@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "cvtpm/vtpm_host/host_vtpm.h"
@@ -148,8 +149,20 @@ class FlatPlatform final : public Platform {
   bool guest_owns(std::uint64_t gpa, std::uint64_t size) override {
     return gpa >= kBase && gpa + size <= kBase + memory_.size();
   }
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t, GuestAccess) override { return at(gpa); }
-  void unmap_guest(std::uint8_t*, std::size_t) override {}
+  bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) override {
+    std::memcpy(out.data(), at(gpa), out.size());
+    return true;
+  }
+  bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                   std::span<const std::uint8_t> second) override {
+    if (!first.empty()) std::memcpy(at(gpa), first.data(), first.size());
+    if (!second.empty()) std::memcpy(at(gpa) + first.size(), second.data(), second.size());
+    return true;
+  }
+  bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override {
+    old = std::exchange(*at(gpa), value);
+    return true;
+  }
   GuestWindow fixed_guest_window() const override {
     if (!fixed_) return {};
     return {kBase, kBase + memory_.size(),

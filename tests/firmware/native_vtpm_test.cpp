@@ -162,18 +162,30 @@ TEST(NativeVtpmPlatform, GuestMemoryIsRamOutsideTheFirmwareBelowTheIdentityLimit
   EXPECT_TRUE(wide.guest_owns(k4G, 0x1000));
 }
 
-TEST(NativeVtpmPlatform, MapsIdentityThroughTheWindowAndRefusesTheRest) {
+TEST(NativeVtpmPlatform, CopiesIdentityThroughTheWindowAndRefusesTheRest) {
   BootInfo info = pc_like_ram();
   NullAllocator allocator;
   std::vector<std::uint8_t> backing(0x2000);
+  for (std::size_t i = 0; i < backing.size(); ++i) backing[i] = static_cast<std::uint8_t>(i);
   const std::uint64_t base = 0x7FFE000;
   const auto window = reinterpret_cast<std::uintptr_t>(backing.data()) - base;
   NativeVtpmPlatform p({&info, kFirmwareStart, kFirmwareEnd, k4G, window, base}, allocator);
-  EXPECT_EQ(p.map_guest(base + 0x10, 8, vtpm::GuestAccess::kRead), backing.data() + 0x10);
-  EXPECT_EQ(p.map_guest(base + 0x1FF8, 8, vtpm::GuestAccess::kWrite), backing.data() + 0x1FF8);
-  EXPECT_EQ(p.map_guest(kFirmwareStart, 8, vtpm::GuestAccess::kRead), nullptr);
+  std::uint8_t read[8] = {};
+  ASSERT_TRUE(p.read_guest(base + 0x10, read));
+  EXPECT_EQ(read[0], 0x10);
+  EXPECT_EQ(read[7], 0x17);
+  const std::uint8_t written[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  ASSERT_TRUE(p.write_guest(base + 0x1FF8, written));
+  EXPECT_EQ(backing[0x1FF8], 1);
+  EXPECT_EQ(backing[0x1FFF], 8);
+  std::uint8_t old = 0;
+  ASSERT_TRUE(p.exchange_guest_byte(base + 0x20, 0xAB, old));
+  EXPECT_EQ(old, 0x20);
+  EXPECT_EQ(backing[0x20], 0xAB);
+  EXPECT_FALSE(p.read_guest(kFirmwareStart, read));
+  EXPECT_FALSE(p.write_guest(kFirmwareStart, written));
+  EXPECT_FALSE(p.exchange_guest_byte(kFirmwareStart, 0, old));
   EXPECT_EQ(p.guest_pointer(base), backing.data());
-  p.unmap_guest(backing.data(), 8);  // nothing to undo
 }
 
 TEST(NativeVtpmPlatform, OffersTheGuestAreaAsTheFixedWindowOnlyIfItIsGuestMemory) {

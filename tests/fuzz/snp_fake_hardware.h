@@ -34,6 +34,25 @@ class FuzzHardware final : public SnpHardware {
   void unmap(std::uint8_t*, std::size_t) override {}
   bool set_page_encryption_at(std::uint64_t, Encryption) override { return next() & 1; }
   void invalidate_all_processors() override {}
+  bool read_guarded_at(std::uint64_t gpa, void* out, std::size_t size) override {
+    std::uint8_t* p = map_at(gpa, size, Encryption::kPrivate);
+    if (p == nullptr) return false;
+    std::memcpy(out, p, size);
+    return true;
+  }
+  bool write_guarded_at(std::uint64_t gpa, const void* in, std::size_t size) override {
+    std::uint8_t* p = map_at(gpa, size, Encryption::kPrivate);
+    if (p == nullptr) return false;
+    std::memcpy(p, in, size);
+    return true;
+  }
+  bool exchange_guarded_at(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override {
+    std::uint8_t* p = map_at(gpa, 1, Encryption::kPrivate);
+    if (p == nullptr) return false;
+    old = *p;
+    *p = value;
+    return true;
+  }
   PvalidateOutcome pvalidate_at(std::uint64_t, PageSize, bool) override {
     return {static_cast<std::uint32_t>(next() % 8), (next() & 1) != 0};
   }

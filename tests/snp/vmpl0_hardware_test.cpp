@@ -251,5 +251,44 @@ TEST(SnpVmpl0Hardware, CreateVcpuRefusesA2MiBAlignedVmsaPage) {
   expect_invariants(b, "after the refused CREATE_VCPU");
 }
 
+// The guest can have the hypervisor convert a page it validated through the SVSM (Linux does it
+// for its own shared buffers), behind the SVSM's back, and then hand that page to the SVSM. A
+// private access to it raises #VC PAGE_NOT_VALIDATED at VMPL0 (APM vol. 2 §15.36.10): before the
+// guarded copies that #VC stopped the SVSM (and with it the guest); now the call fails with
+// INVALID_ADDRESS, the SVSM forgets the page, and the guest can validate it again and use it.
+TEST(SnpVmpl0Hardware, AGuestPageConvertedBehindTheSvsmsBackFailsTheCallNotTheSvsm) {
+  SnpBoot b;
+  b.boot();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  constexpr std::uint64_t kBuffer = kScratch + k4K;
+  vtpm::SvsmResult converted_call{};
+  bool still_validated = true;
+  std::uint32_t startup_rc = ~0u;
+  b.set_guest([&](GuestCpu& cpu) {
+    GuestSvsm svsm = discover(b, cpu);
+    model::accept_memory(svsm, kScratch, 2);
+    svsm.page_state_change(kBuffer, true);  // now the hypervisor's, and no longer validated
+    model::GuestTpm tpm(svsm, kBuffer);
+    // The guest cannot write its command into the shared page privately; whatever it holds, the
+    // SVSM must not stop when it reads it.
+    converted_call =
+        result_of(svsm.call({call_rax(Protocol::kVtpm, vtpm::vtpm_call::kCmd), kBuffer, 0, 0, 0}));
+    still_validated = b.firmware().ram().validated(kBuffer, k4K);
+    // Back to private, validated again through the SVSM, and usable.
+    svsm.page_state_change(kBuffer, false);
+    model::accept_memory(svsm, kBuffer, 1);
+    const auto ex = tpm.transmit(vt::tpm_startup_clear());
+    if (ex.result != SvsmResult::kSuccess) throw std::runtime_error("SVSM_VTPM_CMD failed");
+    startup_rc = vt::tpm_rc(ex.response);
+  });
+  b.run_guest();
+  EXPECT_EQ(converted_call, SvsmResult::kInvalidAddress);
+  EXPECT_FALSE(still_validated) << "the SVSM forgot the converted page";
+  EXPECT_EQ(startup_rc, 0u);
+  ASSERT_FALSE(b.machine().survived_faults().empty());
+  EXPECT_NE(b.machine().survived_faults().front().find("PAGE_NOT_VALIDATED"), std::string::npos);
+  expect_invariants(b, "after the converted page");
+}
+
 }  // namespace
 }  // namespace cvtpm::snp::testing

@@ -142,6 +142,14 @@ void GuestSvsm::ap_create(std::uint32_t apic_id, std::uint64_t vmsa_gpa,
   }
 }
 
+void GuestSvsm::page_state_change(std::uint64_t gpa, bool shared) {
+  const std::uint64_t response = msr_request(
+      cpu_, msr::page_state_request(gpa, shared ? msr::kPageStateShared : msr::kPageStatePrivate));
+  if (msr::info(response) != msr::kPageStateResponse || msr::response_error(response) != 0) {
+    throw GuestError("guest: page state change of " + hex(gpa) + " refused");
+  }
+}
+
 void GuestSvsm::ap_hlt_loop() {
   if (ghcb_ == 0) throw GuestError("guest: the AP halt loop needs a GHCB");
   for (;;) {

@@ -67,6 +67,9 @@ class GuestSvsm {
 
   // The guest's own GHCB exits (not SVSM calls): AP creation at its VMPL.
   void ap_create(std::uint32_t apic_id, std::uint64_t vmsa_gpa, std::uint64_t sev_features);
+  // A page state change of one page through the GHCB MSR protocol (Linux's
+  // early_set_pages_state): the hypervisor makes the page shared or private, unvalidated.
+  void page_state_change(std::uint64_t gpa, bool shared);
   // An offline CPU: Linux's sev_es_ap_hlt_loop (arch/x86/coco/sev/core.c) waits in the
   // hypervisor with the GHCB exit AP_HLT_LOOP until a wake-up; when the CPU comes back online
   // Linux gives it a new VMSA instead, and this context never resumes.

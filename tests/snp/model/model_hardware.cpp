@@ -1,5 +1,8 @@
 #include "model/model_hardware.h"
 
+#include <cstring>
+#include <utility>
+
 #include "model/model_table_memory.h"
 
 namespace cvtpm::snp::model {
@@ -50,6 +53,42 @@ std::uint32_t ModelHardware::rmpadjust_at(std::uint64_t linear, PageSize size,
   ++rmpadjusts;
   return vmpl_ == 0 ? machine_.vmpl0_rmpadjust(apic_id_, linear, size, attributes)
                     : machine_.rmpadjust(vmpl_, linear, size, attributes);
+}
+
+std::uint8_t* ModelHardware::guarded(std::uint64_t linear, std::size_t size, bool write) {
+  ++maps;
+  return vmpl_ == 0 ? machine_.vmpl0_guarded(apic_id_, linear, size, write)
+                    : machine_.access(linear, size, vmpl_, Encryption::kPrivate, write);
+}
+
+void ModelHardware::after(std::uint64_t linear, std::size_t size) {
+  if (!after_access) return;
+  after_access(vmpl_ == 0 ? machine_.translate(apic_id_, linear, false).gpa : linear, size);
+}
+
+bool ModelHardware::read_guarded_at(std::uint64_t linear, void* out, std::size_t size) {
+  const std::uint8_t* p = guarded(linear, size, false);
+  if (p == nullptr) return false;
+  std::memcpy(out, p, size);
+  after(linear, size);
+  return true;
+}
+
+bool ModelHardware::write_guarded_at(std::uint64_t linear, const void* in, std::size_t size) {
+  std::uint8_t* p = guarded(linear, size, true);
+  if (p == nullptr) return false;
+  std::memcpy(p, in, size);
+  after(linear, size);
+  return true;
+}
+
+bool ModelHardware::exchange_guarded_at(std::uint64_t linear, std::uint8_t value,
+                                        std::uint8_t& old) {
+  std::uint8_t* p = guarded(linear, 1, true);
+  if (p == nullptr) return false;
+  old = std::exchange(*p, value);
+  after(linear, 1);
+  return true;
 }
 
 std::uint64_t ModelHardware::read_ghcb_msr() {

@@ -33,6 +33,9 @@ class ModelHardware final : public SnpHardware {
   std::uint32_t rmpadjust_at(std::uint64_t linear, PageSize size,
                              std::uint64_t attributes) override;
   void invalidate_all_processors() override { machine_.invlpgb_tlbsync(apic_id_); }
+  bool read_guarded_at(std::uint64_t linear, void* out, std::size_t size) override;
+  bool write_guarded_at(std::uint64_t linear, const void* in, std::size_t size) override;
+  bool exchange_guarded_at(std::uint64_t linear, std::uint8_t value, std::uint8_t& old) override;
 
   // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
   // another vCPU of the guest rewriting memory while the SVSM serves a call.
@@ -47,6 +50,9 @@ class ModelHardware final : public SnpHardware {
   std::uint32_t apic_id_;
   std::uint8_t vmpl_;
   std::map<const std::uint8_t*, std::uint64_t> mapped_;
+  // A guarded access at VMPL0 (or a plain one at a guest VMPL): the bytes, or nullptr.
+  std::uint8_t* guarded(std::uint64_t linear, std::size_t size, bool write);
+  void after(std::uint64_t linear, std::size_t size);
 };
 
 }  // namespace cvtpm::snp::model

@@ -274,6 +274,34 @@ std::uint8_t* Machine::vmpl0_access(std::uint32_t apic_id, std::uint64_t linear,
   return access(t.gpa, size, 0, actual, write);
 }
 
+std::uint8_t* Machine::vmpl0_guarded(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
+                                     bool write) {
+  const WalkResult t = translate(apic_id, linear, write);
+  if (!t.ok) {
+    record_fault("guarded VMPL0 access: " + t.fault);
+    return nullptr;
+  }
+  if (!t.encrypted) {
+    record_fault("guarded VMPL0 access to " + hex(linear) + " through a mapping without the C-bit");
+    return nullptr;
+  }
+  if (size == 0 || (t.gpa & (kPage - 1)) + size > kPage || !is_ram(t.gpa)) {
+    record_fault("guarded VMPL0 access across a page boundary or outside RAM at " + hex(t.gpa));
+    return nullptr;
+  }
+  Page& p = page(t.gpa);
+  if (!p.rmp.assigned || !p.rmp.validated) {
+    // APM Table 15-39: a private access to a page that is not validated raises #VC
+    // PAGE_NOT_VALIDATED (0x404); to a page the hypervisor owns, #VMEXIT(NPF), which KVM answers
+    // by converting the page back to private (guest_memfd), and the retried access raises the
+    // same #VC. The firmware's fix-up turns it into a failed copy.
+    survived_faults_.push_back("#VC PAGE_NOT_VALIDATED at VMPL0 for " + hex(t.gpa) +
+                               (p.rmp.assigned ? "" : " (a shared page)") + ", survived");
+    return nullptr;
+  }
+  return p.data.data() + (t.gpa & (kPage - 1));
+}
+
 std::uint8_t* Machine::access(std::uint64_t gpa, std::size_t size, std::uint8_t vmpl,
                               Encryption encryption, bool write) {
   if (size == 0 || (gpa & (kPage - 1)) + size > kPage) {

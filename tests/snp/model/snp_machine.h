@@ -175,6 +175,13 @@ class Machine {
   // checked against what the firmware expects, then the RMP rules of access().
   std::uint8_t* vmpl0_access(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
                              Encryption expected, bool write);
+  // The same for the firmware's guarded copies (SnpHardware::read_guarded): an RMP fault is
+  // survived — nullptr, and recorded in survived_faults(), not faults() — as the firmware's
+  // fix-up on hardware survives the #VC. A missing translation is still a fault: the guest window
+  // maps every guest page, so it would be a firmware bug.
+  std::uint8_t* vmpl0_guarded(std::uint32_t apic_id, std::uint64_t linear, std::size_t size,
+                              bool write);
+  const std::vector<std::string>& survived_faults() const { return survived_faults_; }
   // --- TLBs ------------------------------------------------------------------------------------
   // A guest program's access (VMPL > 0) on vCPU `apic_id`: a TLB hit uses the permissions cached
   // when it was filled; a miss checks the RMP (access()) and fills the TLB.
@@ -282,6 +289,7 @@ class Machine {
   std::map<std::uint32_t, std::unique_ptr<ModelVcpu>> vcpus_;
   std::unique_ptr<PspModel> psp_;
   std::vector<std::string> faults_;
+  std::vector<std::string> survived_faults_;
   std::string console_;
   std::optional<std::uint64_t> termination_;
   std::map<std::uint32_t, std::uint64_t> msrs_;

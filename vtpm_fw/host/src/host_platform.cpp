@@ -1,6 +1,7 @@
 #include "cvtpm/vtpm_host/host_platform.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,23 +53,40 @@ bool HostPlatform::guest_owns(std::uint64_t gpa, std::uint64_t size) {
   return true;
 }
 
-std::uint8_t* HostPlatform::map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) {
+std::uint8_t* HostPlatform::checked_access(std::uint64_t gpa, std::size_t size) {
   if (size == 0 || size > kPage || (gpa % kPage) + size > kPage) {
-    contract_violation("map_guest across a page boundary", gpa, size);
+    contract_violation("guest access across a page boundary", gpa, size);
   }
   if (!guest_owns(gpa, size))
-    contract_violation("map_guest of memory the guest does not own", gpa, size);
-  mapped_ = {gpa, size, access};
+    contract_violation("guest access to memory the guest does not own", gpa, size);
   return memory_.data() + (gpa - config_.guest_base);
 }
 
-void HostPlatform::unmap_guest(std::uint8_t* mapping, std::size_t size) {
-  if (mapping != memory_.data() + (mapped_.gpa - config_.guest_base) || size != mapped_.size) {
-    contract_violation("unmap_guest of something not mapped", mapped_.gpa, size);
-  }
-  const GuestAccessRecord record = mapped_;
+void HostPlatform::finish_access(const GuestAccessRecord& record) {
   if (recording_) accesses_.push_back(record);
   if (after_access) after_access(record);
+}
+
+bool HostPlatform::read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) {
+  std::memcpy(out.data(), checked_access(gpa, out.size()), out.size());
+  finish_access({gpa, out.size(), GuestAccess::kRead});
+  return true;
+}
+
+bool HostPlatform::write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                               std::span<const std::uint8_t> second) {
+  const std::size_t size = first.size() + second.size();
+  std::uint8_t* to = checked_access(gpa, size);
+  if (!first.empty()) std::memcpy(to, first.data(), first.size());
+  if (!second.empty()) std::memcpy(to + first.size(), second.data(), second.size());
+  finish_access({gpa, size, GuestAccess::kWrite});
+  return true;
+}
+
+bool HostPlatform::exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) {
+  old = std::atomic_ref<std::uint8_t>(*checked_access(gpa, 1)).exchange(value);
+  finish_access({gpa, 1, GuestAccess::kWrite});
+  return true;
 }
 
 std::span<std::uint8_t> HostPlatform::guest_bytes(std::uint64_t gpa, std::size_t size) {

@@ -1,5 +1,7 @@
 #include "cvtpm/snp/request_loop.h"
 
+#include <cstddef>
+
 #include "cvtpm/formats/snp/ghcb.h"
 #include "cvtpm/formats/snp/vmsa.h"
 #include "cvtpm/snp/ghcb_msr.h"
@@ -11,13 +13,24 @@ namespace fs = formats::snp;
 
 namespace {
 
-// Runs `fn` on the VMSA at gpa through a private mapping; false if it cannot be mapped.
-template <typename Fn>
-bool with_vmsa(SnpHardware& hardware, std::uint64_t gpa, Fn fn) {
-  Mapping page(hardware, gpa, kPageSize, Encryption::kPrivate);
-  if (!page) return false;
-  fn(*reinterpret_cast<fs::Vmsa*>(page.data()));
-  return true;
+// The fields of a guest VMSA the loop touches, through guarded copies: the guest can have the
+// hypervisor convert a VMSA page it gave the SVSM, and the SVSM must not stop over it.
+template <typename T>
+bool load(SnpHardware& hardware, std::uint64_t vmsa_gpa, std::size_t offset, T& value) {
+  return hardware.read_guarded(vmsa_gpa + offset, &value, sizeof value);
+}
+
+template <typename T>
+bool store(SnpHardware& hardware, std::uint64_t vmsa_gpa, std::size_t offset, const T& value) {
+  return hardware.write_guarded(vmsa_gpa + offset, &value, sizeof value);
+}
+
+// EFER.SVME of the VMSA at gpa set (runnable by the hypervisor) or clear.
+bool set_runnable(SnpHardware& hardware, std::uint64_t gpa, bool runnable) {
+  std::uint64_t efer = 0;
+  if (!load(hardware, gpa, offsetof(fs::Vmsa, efer), efer)) return false;
+  efer = runnable ? (efer | kEferSvme) : (efer & ~kEferSvme);
+  return store(hardware, gpa, offsetof(fs::Vmsa, efer), efer);
 }
 
 }  // namespace
@@ -33,7 +46,7 @@ RequestLoop::Step RequestLoop::run_once() {
     return Step::kNoGuest;
   }
   const std::uint64_t entered = vcpus[slot].vmsa_gpa;
-  if (!with_vmsa(hardware_, entered, [](fs::Vmsa& v) { v.efer |= kEferSvme; })) {
+  if (!set_runnable(hardware_, entered, true)) {
     platform_.unlock();
     last_error_ = {"guest VMSA not accessible", entered};
     return Step::kRunFailed;
@@ -53,15 +66,17 @@ RequestLoop::Step RequestLoop::run_once() {
   const std::uint64_t vmsa_gpa = vcpus[slot].vmsa_gpa;
   if (vmsa_gpa != entered && vcpus.find_vmsa(entered) != VcpuTable::kCapacity) {
     // The replaced one stays a VMSA until DELETE_VCPU, but not a runnable one.
-    (void)with_vmsa(hardware_, entered, [](fs::Vmsa& v) { v.efer &= ~kEferSvme; });
+    (void)set_runnable(hardware_, entered, false);
   }
   std::uint64_t exit_code = 0;
   vtpm::SvsmRegisters regs{};
-  const bool read = with_vmsa(hardware_, vmsa_gpa, [&](fs::Vmsa& v) {
-    v.efer &= ~kEferSvme;
-    exit_code = v.guest_exit_code;
-    regs = {v.rax, v.rcx, v.rdx, v.r8, v.r9};
-  });
+  const bool read = set_runnable(hardware_, vmsa_gpa, false) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, guest_exit_code), exit_code) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rax), regs.rax) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rcx), regs.rcx) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rdx), regs.rdx) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, r8), regs.r8) &&
+                    load(hardware_, vmsa_gpa, offsetof(fs::Vmsa, r9), regs.r9);
   Step step = Step::kNoCall;
   if (!read) {
     last_error_ = {"guest VMSA not accessible", vmsa_gpa};
@@ -79,13 +94,11 @@ RequestLoop::Step RequestLoop::run_once() {
       // only go into a VMSA that is still one.
       if (vcpus.find_vmsa(vmsa_gpa) == VcpuTable::kCapacity) {
         step = Step::kNoGuest;
-      } else if (!with_vmsa(hardware_, vmsa_gpa, [&](fs::Vmsa& v) {
-                   v.rax = regs.rax;
-                   v.rcx = regs.rcx;
-                   v.rdx = regs.rdx;
-                   v.r8 = regs.r8;
-                   v.r9 = regs.r9;
-                 })) {
+      } else if (!store(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rax), regs.rax) ||
+                 !store(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rcx), regs.rcx) ||
+                 !store(hardware_, vmsa_gpa, offsetof(fs::Vmsa, rdx), regs.rdx) ||
+                 !store(hardware_, vmsa_gpa, offsetof(fs::Vmsa, r8), regs.r8) ||
+                 !store(hardware_, vmsa_gpa, offsetof(fs::Vmsa, r9), regs.r9)) {
         last_error_ = {"guest VMSA not accessible", vmsa_gpa};
         step = Step::kRunFailed;
       } else {

@@ -40,14 +40,37 @@ bool SnpPlatform::guest_owns(std::uint64_t gpa, std::uint64_t size) {
   return ram_.contains(gpa, size) && !vcpus_.overlaps_guest_vmsa(gpa, size);
 }
 
-std::uint8_t* SnpPlatform::map_guest(std::uint64_t gpa, std::size_t size, vtpm::GuestAccess) {
-  // A private access to a page that is not validated would raise #VC in the SVSM.
-  if (!guest_owns(gpa, size) || !ram_.validated(gpa, size)) return nullptr;
-  return hw().map(gpa, size, Encryption::kPrivate);
+bool SnpPlatform::lost_page(std::uint64_t gpa) {
+  // Only the hypervisor changes a validated page's state (RMPUPDATE), for instance when the guest
+  // asked it to convert the page: the page must be validated again through the SVSM.
+  log_.write(LogLevel::kWarn, "snp: guest page 0x%lx stopped being validated; access refused",
+             static_cast<unsigned long>(gpa & ~kPageMask));
+  ram_.set_validated(gpa & ~kPageMask, kPageSize, false);
+  return false;
 }
 
-void SnpPlatform::unmap_guest(std::uint8_t* mapping, std::size_t size) {
-  hw().unmap(mapping, size);
+// A private access to a page that is not validated would raise #VC in the SVSM: the bitmap keeps
+// the SVSM from trying, and the guarded copies survive a page that changed behind its back.
+bool SnpPlatform::read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) {
+  if (out.empty() || !guest_owns(gpa, out.size()) || !ram_.validated(gpa, out.size())) {
+    return false;
+  }
+  return hw().read_guarded(gpa, out.data(), out.size()) || lost_page(gpa);
+}
+
+bool SnpPlatform::write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                              std::span<const std::uint8_t> second) {
+  const std::size_t size = first.size() + second.size();
+  if (size == 0 || !guest_owns(gpa, size) || !ram_.validated(gpa, size)) return false;
+  const bool written =
+      (first.empty() || hw().write_guarded(gpa, first.data(), first.size())) &&
+      (second.empty() || hw().write_guarded(gpa + first.size(), second.data(), second.size()));
+  return written || lost_page(gpa);
+}
+
+bool SnpPlatform::exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) {
+  if (!guest_owns(gpa, 1) || !ram_.validated(gpa, 1)) return false;
+  return hw().exchange_guarded(gpa, value, old) || lost_page(gpa);
 }
 
 bool SnpPlatform::grant_guest(std::uint64_t gpa, PageSize size) {
@@ -124,11 +147,7 @@ SvsmResult SnpPlatform::create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gp
     return result;
   };
   fs::Vmsa vmsa;
-  {
-    Mapping page(hw(), vmsa_gpa, kPageSize, Encryption::kPrivate);
-    if (!page) return undo(SvsmResult::kInvalidAddress);
-    std::memcpy(&vmsa, page.data(), sizeof vmsa);
-  }
+  if (!hw().read_guarded(vmsa_gpa, &vmsa, sizeof vmsa)) return undo(SvsmResult::kInvalidAddress);
   if (vmsa.vmpl != config_.guest_vmpl || (vmsa.efer & kEferSvme) == 0 ||
       vmsa.sev_features != config_.guest_sev_features) {
     return undo(SvsmResult::kInvalidParameter);
@@ -156,13 +175,12 @@ SvsmResult SnpPlatform::delete_vcpu(std::uint64_t vmsa_gpa) {
     return SvsmResult::kInvalidParameter;
   }
   VcpuEntry& e = vcpus_[slot];
-  {
-    // Not runnable any more: the hypervisor can no longer enter it.
-    Mapping page(hw(), vmsa_gpa, kPageSize, Encryption::kPrivate);
-    if (!page) return SvsmResult::kInvalidAddress;
-    fs::Vmsa* vmsa = reinterpret_cast<fs::Vmsa*>(page.data());
-    vmsa->efer &= ~kEferSvme;
-  }
+  // Not runnable any more: the hypervisor can no longer enter it.
+  std::uint64_t efer = 0;
+  const std::uint64_t efer_gpa = vmsa_gpa + offsetof(fs::Vmsa, efer);
+  if (!hw().read_guarded(efer_gpa, &efer, sizeof efer)) return SvsmResult::kInvalidAddress;
+  efer &= ~kEferSvme;
+  if (!hw().write_guarded(efer_gpa, &efer, sizeof efer)) return SvsmResult::kInvalidAddress;
   // Clear the VMSA flag and give the page back to the guest. Whether the VMSA still runs is the
   // processor's to say: a VMSA between VMRUN and #VMEXIT cannot lose the flag (Linux makes the AP
   // leave guest mode first, shutdown_all_aps; an offline AP waiting in the hypervisor is not in

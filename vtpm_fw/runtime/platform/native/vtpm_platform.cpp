@@ -39,14 +39,29 @@ vtpm::GuestWindow NativeVtpmPlatform::fixed_guest_window() const {
   return {start, end, config_.window};
 }
 
-std::uint8_t* NativeVtpmPlatform::map_guest(std::uint64_t gpa, std::size_t size,
-                                            vtpm::GuestAccess /*access*/) {
-  // The core asks only for ranges guest_owns() accepted; refuse anything else all the same.
-  if (!guest_owns(gpa, size)) return nullptr;
-  return guest_pointer(gpa);
+// The core asks only for ranges guest_owns() accepted; each copy refuses anything else all the
+// same.
+bool NativeVtpmPlatform::read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) {
+  if (out.empty() || !guest_owns(gpa, out.size())) return false;
+  std::memcpy(out.data(), guest_pointer(gpa), out.size());
+  return true;
 }
 
-void NativeVtpmPlatform::unmap_guest(std::uint8_t* /*mapping*/, std::size_t /*size*/) {}
+bool NativeVtpmPlatform::write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                                     std::span<const std::uint8_t> second) {
+  const std::size_t size = first.size() + second.size();
+  if (size == 0 || !guest_owns(gpa, size)) return false;
+  if (!first.empty()) std::memcpy(guest_pointer(gpa), first.data(), first.size());
+  if (!second.empty()) std::memcpy(guest_pointer(gpa) + first.size(), second.data(), second.size());
+  return true;
+}
+
+bool NativeVtpmPlatform::exchange_guest_byte(std::uint64_t gpa, std::uint8_t value,
+                                             std::uint8_t& old) {
+  if (!guest_owns(gpa, 1)) return false;
+  old = __atomic_exchange_n(guest_pointer(gpa), value, __ATOMIC_SEQ_CST);
+  return true;
+}
 
 vtpm::PvalidateStatus NativeVtpmPlatform::pvalidate(std::uint64_t /*gpa*/, vtpm::PageSize /*size*/,
                                                     bool validate) {

@@ -5,7 +5,7 @@
 //   guest memory     RAM of the memory map outside the firmware region, below the page tables'
 //                    identity-map limit, never page 0 (unmapped: NULL dereferences fault).
 //                    There is no RMP: nothing else distinguishes the guest's pages.
-//   map_guest        identity (the final page tables map all of it), unmap does nothing
+//   read/write_guest copies through the identity map (the final page tables map all of it)
 //   PVALIDATE        no RMP, so every page is always valid: validating changes nothing
 //                    (kNoChange, which the core turns into FAIL_NO_CHANGE unless the entry says
 //                    to ignore it) and rescinding is impossible (kFailInput)
@@ -55,8 +55,10 @@ class NativeVtpmPlatform final : public vtpm::Platform {
       : config_(config), allocator_(allocator), calling_area_(config.bsp_calling_area) {}
 
   bool guest_owns(std::uint64_t gpa, std::uint64_t size) override;
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, vtpm::GuestAccess access) override;
-  void unmap_guest(std::uint8_t* mapping, std::size_t size) override;
+  bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) override;
+  bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                   std::span<const std::uint8_t> second = {}) override;
+  bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override;
   vtpm::PvalidateStatus pvalidate(std::uint64_t gpa, vtpm::PageSize size, bool validate) override;
   vtpm::SvsmResult create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gpa,
                                std::uint32_t apic_id) override;

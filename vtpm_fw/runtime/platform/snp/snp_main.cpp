@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/exceptions.h"
+#include "arch/x86_64/guarded_access.h"
 #include "console/log.h"
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/formats/snp/cpuid_page.h"
@@ -81,6 +82,8 @@ void GhcbPortIo::write8(std::uint16_t port, std::uint8_t value) {
 }
 
 bool vc_exception(x86::ExceptionFrame& frame) {
+  // A guest page or guest VMSA that stopped being validated: the guarded copy fails instead.
+  if (x86::fix_up_guarded_access(frame)) return true;
   snp::GhcbClient* ghcb = current_ghcb();
   if (ghcb == nullptr) return false;
   snp::VcRegisters regs{frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rip};

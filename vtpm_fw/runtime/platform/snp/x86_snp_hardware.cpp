@@ -1,6 +1,7 @@
 #include "platform/snp/x86_snp_hardware.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/guarded_access.h"
 #include "arch/x86_64/snp/page_encryption.h"
 #include "cvtpm/formats/snp/ghcb_msr_protocol.h"
 
@@ -32,6 +33,19 @@ void X86SnpHardware::invalidate_all_processors() {
                :
                : "a"((std::uint64_t{1} << 2) | (std::uint64_t{1} << 3)), "c"(0), "d"(0)
                : "memory");
+}
+
+bool X86SnpHardware::read_guarded_at(std::uint64_t linear, void* out, std::size_t size) {
+  return fw_guarded_copy(out, reinterpret_cast<const void*>(linear), size);
+}
+
+bool X86SnpHardware::write_guarded_at(std::uint64_t linear, const void* in, std::size_t size) {
+  return fw_guarded_copy(reinterpret_cast<void*>(linear), in, size);
+}
+
+bool X86SnpHardware::exchange_guarded_at(std::uint64_t linear, std::uint8_t value,
+                                         std::uint8_t& old) {
+  return fw_guarded_exchange8(reinterpret_cast<std::uint8_t*>(linear), value, &old);
 }
 
 snp::PvalidateOutcome X86SnpHardware::pvalidate_at(std::uint64_t linear, snp::PageSize size,

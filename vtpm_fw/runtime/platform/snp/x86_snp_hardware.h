@@ -35,6 +35,9 @@ class X86SnpHardware final : public snp::SnpHardware {
   std::uint32_t rmpadjust_at(std::uint64_t linear, snp::PageSize size,
                              std::uint64_t attributes) override;
   void invalidate_all_processors() override;
+  bool read_guarded_at(std::uint64_t linear, void* out, std::size_t size) override;
+  bool write_guarded_at(std::uint64_t linear, const void* in, std::size_t size) override;
+  bool exchange_guarded_at(std::uint64_t linear, std::uint8_t value, std::uint8_t& old) override;
 
  private:
   std::uint64_t cbit_mask_ = 0;

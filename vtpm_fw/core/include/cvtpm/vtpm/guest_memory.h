@@ -6,11 +6,12 @@
 //   - writes go only to the range the caller names, which callers derive from the buffer the
 //     guest named.
 // Ownership is checked on every access, because it can change between two (a page given away as
-// a VMSA, a page no longer validated). The one exception is the platform's fixed window
-// (Platform::fixed_guest_window): memory the platform guarantees stays the guest's and mapped,
-// so its bounds are the ownership check. Accesses inside it are inline: they are the vTPM's
-// per-command path (docs/PERFORMANCE.md). Every other access asks guest_owns() and then maps the
-// range page by page. Freestanding.
+// a VMSA, a page no longer validated), and the platform copies each page itself, so an access
+// that faults fails the call instead of the SVSM (Platform::read_guest). The one exception is the
+// platform's fixed window (Platform::fixed_guest_window): memory the platform guarantees stays the
+// guest's and mapped, so its bounds are the ownership check. Accesses inside it are inline: they
+// are the vTPM's per-command path (docs/PERFORMANCE.md). Every other access asks guest_owns() and
+// then copies the range page by page through the platform. Freestanding.
 #pragma once
 
 #include <atomic>
@@ -110,7 +111,7 @@ class GuestMemory {
     return reinterpret_cast<std::uint8_t*>(window_.base + static_cast<std::uintptr_t>(gpa));
   }
   // Accesses outside the fixed window (size > 0): each checks that the guest owns the whole
-  // range (for a read: all of [gpa, gpa + extent)), then moves the bytes one mapped page at a
+  // range (for a read: all of [gpa, gpa + extent)), then moves the bytes one page at a
   // time. A write copies `head`, then `tail`.
   SvsmResult read_outside(std::uint64_t gpa, std::uint64_t extent,
                           std::span<std::uint8_t> out) const;
@@ -123,8 +124,7 @@ class GuestMemory {
     return size != 0 && gpa <= UINT64_MAX - size && platform_.guest_owns(gpa, size);
   }
   template <typename Move>
-  SvsmResult for_each_page(std::uint64_t gpa, std::size_t size, GuestAccess access,
-                           Move move) const;
+  SvsmResult for_each_page(std::uint64_t gpa, std::size_t size, Move move) const;
 
   Platform& platform_;
   const GuestWindow window_;

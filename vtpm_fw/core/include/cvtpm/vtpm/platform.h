@@ -47,11 +47,19 @@ class Platform {
   // VMSA or a page the guest may not hand to the SVSM). size > 0, and gpa + size does not wrap.
   virtual bool guest_owns(std::uint64_t gpa, std::uint64_t size) = 0;
 
-  // Makes [gpa, gpa + size) addressable for one access and returns where. Called only for
-  // ranges guest_owns() accepted, never crossing a page boundary. Returns nullptr if the range
-  // cannot be accessed now (for example not validated).
-  virtual std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) = 0;
-  virtual void unmap_guest(std::uint8_t* mapping, std::size_t size) = 0;
+  // Copy between the guest bytes [gpa, gpa + size) and private memory. Called only for ranges
+  // guest_owns() accepted, never crossing a page boundary. False if the access did not happen:
+  // the page cannot be accessed now (not validated, or it stopped being accessible behind the
+  // SVSM's back — on SNP the copy survives the fault that raises, as COCONUT-SVSM's guest
+  // accesses do with exception fix-ups, kernel/src/mm/guestmem.rs). A write may have changed a
+  // prefix of the range when it returns false.
+  virtual bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) = 0;
+  // Writes `first` then `second` (either may be empty) as one access: a header and what follows
+  // it, from two private buffers.
+  virtual bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                           std::span<const std::uint8_t> second = {}) = 0;
+  // Atomically replaces the guest byte at gpa with `value` and returns the old one in `old`.
+  virtual bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) = 0;
 
   // The platform's fixed window of guest memory, if it has one (default: none). A platform may
   // offer only memory whose state nothing can change while the platform exists: the guest owns
@@ -59,7 +67,7 @@ class Platform {
   // call (PVALIDATE, CREATE_VCPU, REMAP_CA, ...) or event can take it away. The core reads the
   // window once, when the service is built: an access inside it is checked against its bounds
   // and copied directly; any other access is checked with guest_owns() and goes through
-  // map_guest()/unmap_guest() page by page. SNP has no such memory (any guest page can become a
+  // read_guest()/write_guest() page by page. SNP has no such memory (any guest page can become a
   // VMSA or lose its validation); neither does the host test platform, which logs and checks
   // every access.
   virtual GuestWindow fixed_guest_window() const { return {}; }

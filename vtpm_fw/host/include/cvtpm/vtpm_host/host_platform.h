@@ -60,8 +60,10 @@ class HostPlatform final : public Platform {
 
   // Platform interface.
   bool guest_owns(std::uint64_t gpa, std::uint64_t size) override;
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) override;
-  void unmap_guest(std::uint8_t* mapping, std::size_t size) override;
+  bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) override;
+  bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                   std::span<const std::uint8_t> second = {}) override;
+  bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override;
   PvalidateStatus pvalidate(std::uint64_t gpa, PageSize size, bool validate) override;
   SvsmResult create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gpa,
                          std::uint32_t apic_id) override;
@@ -88,7 +90,7 @@ class HostPlatform final : public Platform {
   void record_accesses(bool on) { recording_ = on; }
   const std::vector<GuestAccessRecord>& accesses() const { return accesses_; }
   void clear_accesses() { accesses_.clear(); }
-  // Runs after every completed guest access of the SVSM (at unmap time).
+  // Runs after every completed guest access of the SVSM.
   std::function<void(const GuestAccessRecord&)> after_access;
   // GPAs whose PVALIDATE fails with FAIL_INPUT.
   std::set<std::uint64_t> pvalidate_fail_input;
@@ -102,6 +104,9 @@ class HostPlatform final : public Platform {
  private:
   std::size_t page_index(std::uint64_t gpa) const { return (gpa - config_.guest_base) / 4096; }
   bool in_large_page(std::uint64_t gpa) const;
+  // The host bytes of a page-bounded guest range the guest owns (a contract violation else).
+  std::uint8_t* checked_access(std::uint64_t gpa, std::size_t size);
+  void finish_access(const GuestAccessRecord& record);
 
   HostPlatformConfig config_;
   std::vector<std::uint8_t> memory_;
@@ -113,7 +118,6 @@ class HostPlatform final : public Platform {
 
   bool recording_ = false;
   std::vector<GuestAccessRecord> accesses_;
-  GuestAccessRecord mapped_{};
   std::size_t pvalidate_calls_ = 0;
   std::size_t reports_signed_ = 0;
 };

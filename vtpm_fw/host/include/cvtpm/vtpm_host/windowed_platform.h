@@ -22,11 +22,15 @@ class WindowedPlatform final : public Platform {
     ++owns_calls;
     return host_.guest_owns(gpa, size);
   }
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, GuestAccess access) override {
-    return host_.map_guest(gpa, size, access);
+  bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) override {
+    return host_.read_guest(gpa, out);
   }
-  void unmap_guest(std::uint8_t* mapping, std::size_t size) override {
-    host_.unmap_guest(mapping, size);
+  bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                   std::span<const std::uint8_t> second = {}) override {
+    return host_.write_guest(gpa, first, second);
+  }
+  bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override {
+    return host_.exchange_guest_byte(gpa, value, old);
   }
   GuestWindow fixed_guest_window() const override {
     const auto at =

@@ -79,6 +79,24 @@ class SnpHardware {
   // probes it once, SnpFirmware::prepare).
   void flush_tlb_all_vcpus() { invalidate_all_processors(); }
 
+  // --- Memory the guest controls --------------------------------------------------------------
+  // Private copies from and to [gpa, gpa + size) (inside one 4 KiB page) that survive a fault:
+  // false if the access faulted. For guest pages and the VMSAs the SVSM took from the guest,
+  // which the guest can have the hypervisor convert behind the SVSM's back (a private access to
+  // a page that is not validated raises #VC PAGE_NOT_VALIDATED at VMPL0, APM vol. 2 §15.36.10):
+  // on hardware the copy is a fixed instruction with an exception fix-up (COCONUT-SVSM's
+  // kernel/src/mm/guestmem.rs does the same), so the SVSM fails the call instead of stopping.
+  bool read_guarded(std::uint64_t gpa, void* out, std::size_t size) {
+    return read_guarded_at(linear(gpa), out, size);
+  }
+  bool write_guarded(std::uint64_t gpa, const void* in, std::size_t size) {
+    return write_guarded_at(linear(gpa), in, size);
+  }
+  // Atomically replaces the byte at gpa with `value`; the old one in `old`.
+  bool exchange_guarded(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) {
+    return exchange_guarded_at(linear(gpa), value, old);
+  }
+
   // --- Instructions ---------------------------------------------------------------------------
   PvalidateOutcome pvalidate(std::uint64_t gpa, PageSize size, bool validate) {
     return pvalidate_at(linear(gpa), size, validate);
@@ -118,6 +136,9 @@ class SnpHardware {
                                      std::uint64_t attributes) = 0;
   // INVLPGB (every translation of the guest, global ones included) then TLBSYNC.
   virtual void invalidate_all_processors() = 0;
+  virtual bool read_guarded_at(std::uint64_t linear, void* out, std::size_t size) = 0;
+  virtual bool write_guarded_at(std::uint64_t linear, const void* in, std::size_t size) = 0;
+  virtual bool exchange_guarded_at(std::uint64_t linear, std::uint8_t value, std::uint8_t& old) = 0;
 
  private:
   const AddressSpace* space_ = nullptr;

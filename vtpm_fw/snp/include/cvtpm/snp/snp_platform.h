@@ -1,8 +1,9 @@
 // The vTPM service's platform interface (vtpm_fw/core/include/cvtpm/vtpm/platform.h) on SEV-SNP
 // at VMPL0:
 //   - guest memory: GuestRam (the loader's RAM and OVMF's flash, never the firmware region)
-//     minus the VMSA pages the SVSM took from the guest; accessed through private mappings only
-//     where the SVSM knows the page is validated;
+//     minus the VMSA pages the SVSM took from the guest; copied only where the SVSM knows the
+//     page is validated, with copies that survive the fault a page converted behind the SVSM's
+//     back raises (SnpHardware::read_guarded), after which the SVSM forgets that page;
 //   - PVALIDATE for the guest: a page is zeroed before the guest VMPL gets access to it, and loses
 //     the guest's access before it is rescinded (COCONUT-SVSM's order);
 //   - CREATE_VCPU/DELETE_VCPU: the VMSA page leaves the guest (RMPADJUST) before its contents
@@ -50,8 +51,10 @@ class SnpPlatform final : public vtpm::Platform {
 
   // --- vtpm::Platform ---
   bool guest_owns(std::uint64_t gpa, std::uint64_t size) override;
-  std::uint8_t* map_guest(std::uint64_t gpa, std::size_t size, vtpm::GuestAccess access) override;
-  void unmap_guest(std::uint8_t* mapping, std::size_t size) override;
+  bool read_guest(std::uint64_t gpa, std::span<std::uint8_t> out) override;
+  bool write_guest(std::uint64_t gpa, std::span<const std::uint8_t> first,
+                   std::span<const std::uint8_t> second = {}) override;
+  bool exchange_guest_byte(std::uint64_t gpa, std::uint8_t value, std::uint8_t& old) override;
   vtpm::PvalidateStatus pvalidate(std::uint64_t gpa, PageSize size, bool validate) override;
   vtpm::SvsmResult create_vcpu(std::uint64_t vmsa_gpa, std::uint64_t caa_gpa,
                                std::uint32_t apic_id) override;
@@ -98,6 +101,8 @@ class SnpPlatform final : public vtpm::Platform {
   }
   bool grant_guest(std::uint64_t gpa, PageSize size);
   bool revoke_guest(std::uint64_t gpa, PageSize size);
+  // A guarded guest copy faulted: the page is no longer validated, whatever the bitmap said.
+  bool lost_page(std::uint64_t gpa);
 
   SnpHardware& hardware_;
   GuestRam& ram_;

@@ -1,0 +1,23 @@
+// Memory accesses that survive a #VC (guarded_access.S): the SNP platform copies guest memory
+// and guest VMSAs with them, because the guest can have the hypervisor convert such a page behind
+// the SVSM's back, and a private access to a page that is no longer validated raises #VC
+// PAGE_NOT_VALIDATED at VMPL0 (AMD64 APM vol. 2 §15.36.10). COCONUT-SVSM guards its guest
+// accesses the same way, with an exception table (kernel/src/mm/guestmem.rs). Only #VC is fixed
+// up: a #PF in these copies would be a missing mapping, a firmware bug, and still panics.
+// Bare metal only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arch/x86_64/exceptions.h"
+
+extern "C" bool fw_guarded_copy(void* dst, const void* src, std::size_t n);
+extern "C" bool fw_guarded_exchange8(std::uint8_t* p, std::uint8_t value, std::uint8_t* old);
+
+namespace cvtpm::fw::x86 {
+
+// For a #VC raised by a guarded access: resumes at its fault label and returns true.
+bool fix_up_guarded_access(ExceptionFrame& frame);
+
+}  // namespace cvtpm::fw::x86
