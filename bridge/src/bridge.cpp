@@ -2,9 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,6 +22,7 @@
 #include "cvtpm/formats/endian.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
+#include "cvtpm/support/tcp.h"
 #include "cvtpm/support/unique_fd.h"
 #include "transport/serial_link.h"
 #include "transport/swtpm_control.h"
@@ -99,24 +98,8 @@ UniqueFd connect_serial(const SerialEndpoint& e) {
     set_nonblocking(fd.get());
     return fd;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* list = nullptr;
-  if (::getaddrinfo(e.host.c_str(), std::to_string(e.port).c_str(), &hints, &list) != 0) {
-    return UniqueFd();
-  }
-  UniqueFd result;
-  for (addrinfo* a = list; a != nullptr && !result; a = a->ai_next) {
-    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol));
-    if (fd && ::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) result = std::move(fd);
-  }
-  ::freeaddrinfo(list);
-  if (result) {
-    const int one = 1;
-    ::setsockopt(result.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    set_nonblocking(result.get());
-  }
+  UniqueFd result = connect_tcp(e.host, e.port);
+  if (result) set_nonblocking(result.get());
   return result;
 }
 
