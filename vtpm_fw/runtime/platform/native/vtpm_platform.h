@@ -28,14 +28,14 @@
 #include <cstdint>
 #include <span>
 
+#include "cvtpm/formats/snp/attestation_report.h"
 #include "cvtpm/vtpm/platform.h"
 #include "platform/native/boot_info.h"
 
 namespace cvtpm::fw::native {
 
 // HOST_DATA of every native report (NUL-padded to 32 bytes).
-inline constexpr char kNotAttestedMarker[] = "cvtpm native: NOT ATTESTED";
-static_assert(sizeof kNotAttestedMarker <= 32);
+inline constexpr const auto& kNotAttestedMarker = formats::snp::kCvtpmNativeNotAttested;
 
 struct NativePlatformConfig {
   const BootInfo* boot = nullptr;    // RAM ranges (must outlive the platform)

@@ -22,6 +22,18 @@ struct TcbVersion {
 };
 static_assert(sizeof(TcbVersion) == 8);
 
+// TCB_VERSION of Turin: the same u64 with an FMC (first mutable code) SVN in byte 0 (virtee/sev
+// src/firmware/host/types/snp.rs, TcbVersion::from_turin_bytes).
+struct TurinTcbVersion {
+  std::uint8_t fmc;
+  std::uint8_t boot_loader;
+  std::uint8_t tee;
+  std::uint8_t snp;
+  std::uint8_t reserved[3];
+  std::uint8_t microcode;
+};
+static_assert(sizeof(TurinTcbVersion) == 8);
+
 struct AttestationReport {
   std::uint32_t version;         // 0x000: report format version (2 and later)
   std::uint32_t guest_svn;       // 0x004
@@ -83,5 +95,38 @@ static_assert(offsetof(AttestationReport, signature) == 0x2A0);
 // The signature covers everything before it.
 inline constexpr std::size_t kReportSignedBytes = offsetof(AttestationReport, signature);
 inline constexpr std::uint32_t kAttestationReportVersion = 2;
+// The first version with the CPUID fields at 0x188.
+inline constexpr std::uint32_t kReportVersionWithCpuid = 3;
+// ECDSA P-384 r and s take 48 of their 72 bytes each; the rest of the signature field is zero
+// (go-sev-guest abi/abi.go ReportToProto: "mbz" after r and s).
+inline constexpr std::size_t kEcdsaP384ComponentBytes = 48;
+
+// The u32 at 0x048 (go-sev-guest abi/abi.go ParseSignerInfo: bits 31:5 must be zero, SIGNING_KEY
+// values 2-6 are reserved).
+namespace report_flags {
+inline constexpr std::uint32_t kAuthorKeyEn = 1u << 0;
+inline constexpr std::uint32_t kMaskChipKey = 1u << 1;
+inline constexpr unsigned kSigningKeyShift = 2;
+inline constexpr std::uint32_t kSigningKeyMask = 7u << kSigningKeyShift;
+inline constexpr std::uint32_t kSigningKeyVcek = 0;
+inline constexpr std::uint32_t kSigningKeyVlek = 1;
+inline constexpr std::uint32_t kSigningKeyNone = 7;
+}  // namespace report_flags
+
+// cvtpm's native platform has no PSP: its reports are unsigned (SIGNATURE_ALGO 0, zero signature)
+// and carry this marker, NUL-padded, in HOST_DATA, so verifiers can name what they reject
+// (vtpm_fw/runtime/platform/native/vtpm_platform.h writes it, cvtpm-verify reads it).
+inline constexpr char kCvtpmNativeNotAttested[] = "cvtpm native: NOT ATTESTED";
+static_assert(sizeof kCvtpmNativeNotAttested <= sizeof AttestationReport{}.host_data);
+
+// PLATFORM_INFO bits (SNP Firmware ABI, "ATTESTATION_REPORT Structure").
+namespace platform_info {
+inline constexpr std::uint64_t kSmtEnabled = 1ULL << 0;
+inline constexpr std::uint64_t kTsmeEnabled = 1ULL << 1;
+inline constexpr std::uint64_t kEccEnabled = 1ULL << 2;
+inline constexpr std::uint64_t kRaplDisabled = 1ULL << 3;
+inline constexpr std::uint64_t kCiphertextHidingEnabled = 1ULL << 4;
+inline constexpr std::uint64_t kAliasCheckComplete = 1ULL << 5;
+}  // namespace platform_info
 
 }  // namespace cvtpm::formats::snp

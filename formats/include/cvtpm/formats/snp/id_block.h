@@ -70,6 +70,11 @@ inline constexpr std::uint64_t kReservedMustBeOne = 1ULL << 17;
 inline constexpr std::uint64_t kMigrateMa = 1ULL << 18;
 inline constexpr std::uint64_t kDebug = 1ULL << 19;
 inline constexpr std::uint64_t kSingleSocket = 1ULL << 20;
+inline constexpr std::uint64_t kCxlAllowed = 1ULL << 21;
+inline constexpr std::uint64_t kMemAes256Xts = 1ULL << 22;
+inline constexpr std::uint64_t kRaplDisabled = 1ULL << 23;
+inline constexpr std::uint64_t kCiphertextHiding = 1ULL << 24;
+inline constexpr std::uint64_t kPageSwapDisabled = 1ULL << 25;
 inline constexpr std::uint64_t kDefault = kSmt | kReservedMustBeOne;  // 0x30000
 }  // namespace guest_policy
 
