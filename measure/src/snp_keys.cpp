@@ -49,6 +49,18 @@ Owned<BIGNUM> le_to_bn(const std::uint8_t (&in)[kCoordinateBytes]) {
   return bn;
 }
 
+void require_p384(const EVP_PKEY& key, const std::string& name) {
+  if (!EVP_PKEY_is_a(&key, "EC")) throw InputError(name, "not an EC key (need ECDSA P-384)");
+  char curve[64] = {};
+  std::size_t len = 0;
+  if (EVP_PKEY_get_utf8_string_param(&key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve, &len) !=
+          1 ||
+      std::strcmp(curve, SN_secp384r1) != 0) {
+    throw InputError(
+        name, std::string("EC key on curve '") + curve + "', but SNP needs P-384 (secp384r1)");
+  }
+}
+
 }  // namespace
 
 struct EcP384PrivateKey::Impl {
@@ -72,25 +84,22 @@ EcP384PrivateKey EcP384PrivateKey::from_pem(std::span<const std::uint8_t> pem,
   auto no_passphrase = [](char*, int, int, void*) { return 0; };
   Owned<EVP_PKEY> pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
   if (!pkey) throw InputError(name, "not an unencrypted PEM private key");
-  if (!EVP_PKEY_is_a(pkey.get(), "EC")) throw InputError(name, "not an EC key (need ECDSA P-384)");
-  char curve[64] = {};
-  std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
-                                     &len) != 1 ||
-      std::strcmp(curve, SN_secp384r1) != 0) {
-    throw InputError(
-        name, std::string("EC key on curve '") + curve + "', but SNP needs P-384 (secp384r1)");
-  }
+  require_p384(*pkey, name);
   auto impl = std::make_unique<Impl>();
   impl->pkey = std::move(pkey);
   return EcP384PrivateKey(std::move(impl));
 }
 
 EcdsaPublicKey EcP384PrivateKey::public_key() const {
+  return snp_public_key(*impl_->pkey, "private key");
+}
+
+EcdsaPublicKey snp_public_key(const EVP_PKEY& pkey, const std::string& name) {
+  require_p384(pkey, name);
   BIGNUM* x = nullptr;
   BIGNUM* y = nullptr;
-  if (EVP_PKEY_get_bn_param(impl_->pkey.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
-      EVP_PKEY_get_bn_param(impl_->pkey.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1) {
+  if (EVP_PKEY_get_bn_param(&pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
+      EVP_PKEY_get_bn_param(&pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1) {
     BN_free(x);
     crypto_failure("reading the public key");
   }

@@ -1,6 +1,8 @@
 // ECDSA P-384 keys and signatures in the formats of the SNP Firmware ABI (ID blocks, reports).
 #pragma once
 
+#include <openssl/types.h>
+
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -34,6 +36,10 @@ class EcP384PrivateKey {
   explicit EcP384PrivateKey(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The public half of an EC P-384 key in the SNP ABI format. Throws InputError naming `name` if
+// `key` is not an EC P-384 key.
+EcdsaPublicKey snp_public_key(const EVP_PKEY& key, const std::string& name);
 
 // Verifies an SNP-format signature with an SNP-format public key.
 bool verify_snp_signature(const EcdsaPublicKey& key, std::span<const std::uint8_t> data,
