@@ -23,9 +23,7 @@ using nlohmann::ordered_json;
 inline constexpr std::string_view kTool = "cvtpm-measure";
 
 inline std::string hex32(std::uint64_t v, int width = 0) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
-  return buf;
+  return hex_number(v, width);
 }
 
 // A file given on the command line, with what a verifier wants recorded about it.

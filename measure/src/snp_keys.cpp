@@ -13,25 +13,16 @@
 
 #include "cvtpm/support/error.h"
 #include "cvtpm/support/files.h"
+#include "cvtpm/support/openssl_ptr.h"
 
 namespace cvtpm::measure {
 namespace {
 
-struct Free {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
 template <typename T>
-using Owned = std::unique_ptr<T, Free>;
+using Owned = OpenSslPtr<T>;
 
 [[noreturn]] void crypto_failure(const char* what) {
-  throw std::runtime_error(std::string("OpenSSL failure: ") + what);
+  openssl_failure(what);
 }
 
 constexpr std::size_t kCoordinateBytes = 72;  // SNP ABI field width

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <charconv>
+#include <cstdio>
 
 #include "cvtpm/support/error.h"
 
@@ -17,6 +18,12 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::string hex_number(std::uint64_t value, int min_digits) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%0*llx", min_digits, static_cast<unsigned long long>(value));
+  return buf;
+}
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -61,5 +61,13 @@ TEST(ParseUint, RejectsJunkAndOverflow) {
   EXPECT_THROW(parse_uint("300", "x", 255), InputError);
 }
 
+TEST(HexNumber, LowercaseWithPrefixAndMinimumDigits) {
+  EXPECT_EQ(hex_number(0x30000), "0x30000");
+  EXPECT_EQ(hex_number(0), "0x0");
+  EXPECT_EQ(hex_number(0xB, 4), "0x000b");
+  EXPECT_EQ(hex_number(0x12345, 2), "0x12345");
+  EXPECT_EQ(hex_number(UINT64_MAX), "0xffffffffffffffff");
+}
+
 }  // namespace
 }  // namespace cvtpm

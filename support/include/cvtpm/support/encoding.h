@@ -11,6 +11,8 @@ namespace cvtpm {
 
 std::string to_hex(std::span<const std::uint8_t> bytes);  // lowercase
 std::string to_base64(std::span<const std::uint8_t> bytes);
+// "0x" and lowercase hex digits, zero-padded to at least `min_digits`: how outputs show numbers.
+std::string hex_number(std::uint64_t value, int min_digits = 0);
 
 // Strict decoders: `what` names the input in the error ("--snp-ovmf-hash", a file, ...).
 // An optional "0x" prefix is accepted for hex. Throws InputError.
