@@ -410,6 +410,38 @@ TEST_F(Verifier, BindingChanges) {
   EXPECT_NE(v.checks.back().actual.find("lacks restricted"), std::string::npos);
 }
 
+TEST(Manifest, MalformedEndorsementKeysAreBadInput) {
+  const Bytes ek = ek_tpmt_public_rsa2048();
+  EXPECT_NO_THROW(parse_manifest(ek, "ek"));
+  Bytes even = ek;
+  even.back() &= 0xFE;  // an RSA modulus is odd
+  EXPECT_THROW(parse_manifest(even, "ek"), InputError);
+  Bytes short_modulus = ek;
+  short_modulus[ek.size() - 256] = 0x01;  // fewer than keyBits bits
+  EXPECT_THROW(parse_manifest(short_modulus, "ek"), InputError);
+  Bytes trailing = ek;
+  trailing.push_back(0);
+  EXPECT_THROW(parse_manifest(trailing, "ek"), InputError);
+  Bytes truncated(ek.begin(), ek.end() - 1);
+  EXPECT_THROW(parse_manifest(truncated, "ek"), InputError);
+  Bytes off_curve = ek_tpmt_public_ecc_p256();
+  off_curve.back() ^= 1;  // y no longer on P-256
+  EXPECT_THROW(parse_manifest(off_curve, "ek"), InputError);
+  // A services manifest whose size field disagrees with the file, or whose entry points
+  // outside it.
+  Bytes services = services_manifest({{vtpm_service_guid(), ek}});
+  services[0x10] ^= 1;
+  EXPECT_THROW(parse_manifest(services, "manifest"), InputError);
+  services = services_manifest({{vtpm_service_guid(), ek}});
+  services[0x28] = 0xFF;  // the entry's offset
+  EXPECT_THROW(parse_manifest(services, "manifest"), InputError);
+  // Two vTPM entries.
+  EXPECT_THROW(
+      parse_manifest(services_manifest({{vtpm_service_guid(), ek}, {vtpm_service_guid(), ek}}),
+                     "manifest"),
+      InputError);
+}
+
 TEST_F(Verifier, ExplicitReportDataIsCompared) {
   fs::AttestationReport r = amd_.report();
   std::memset(r.report_data, 0x77, 64);

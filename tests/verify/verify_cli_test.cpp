@@ -114,8 +114,8 @@ TEST_F(VerifyCli, AcceptedPrintsTheVerdictWritesTheEkAndExitsZero) {
   EXPECT_NE(r.out.find("trust root: --ark ark.pem: TEST OVERRIDE"), std::string::npos);
   const EndorsementKey ek = parse_endorsement_key(ek_, "ek");
   EXPECT_NE(r.out.find("ek-name: " + to_hex(ek.name) + "\n"), std::string::npos) << r.out;
-  EXPECT_EQ(read_text(dir_ / "ek.pem"), ek.public_key_pem);
-  EXPECT_TRUE(ek.public_key_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+  EXPECT_EQ(read_text(dir_ / "ek.pem"), public_key_pem(ek));
+  EXPECT_TRUE(public_key_pem(ek).starts_with("-----BEGIN PUBLIC KEY-----"));
 }
 
 TEST_F(VerifyCli, RejectedNamesTheFailedChecksWritesNothingAndExitsOne) {

@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "cvtpm/measure/snp_keys.h"
@@ -29,6 +31,31 @@ constexpr std::size_t kMaxCertificates = 8;
 bool looks_like_pem(std::span<const std::uint8_t> bytes) {
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return text.find(kPemCertificate) != std::string_view::npos;
+}
+
+// The DER of a PEM file holding exactly one certificate, else nothing.
+std::optional<std::vector<std::uint8_t>> single_pem_der(std::span<const std::uint8_t> bytes) {
+  Owned<BIO> bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+  if (!bio) openssl_failure("BIO_new_mem_buf");
+  std::optional<std::vector<std::uint8_t>> der;
+  for (int block = 0;; ++block) {
+    char* type = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long length = 0;
+    if (PEM_read_bio(bio.get(), &type, &header, &data, &length) != 1) break;
+    if (block == 0 && std::strcmp(type, PEM_STRING_X509) == 0) {
+      der.emplace(data, data + length);
+    } else {
+      der.reset();
+    }
+    OPENSSL_free(type);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+    if (!der) break;
+  }
+  ERR_clear_error();
+  return der;
 }
 
 std::string common_name(const X509_NAME* name) {
@@ -119,6 +146,24 @@ Certificate Certificate::parse(std::span<const std::uint8_t> bytes, const std::s
     throw InputError(name, "trailing bytes after the DER certificate");
   }
   return certificate;
+}
+
+Certificate Certificate::parse_reusing(std::span<const std::uint8_t> bytes, const std::string& name,
+                                       std::span<const Certificate> known) {
+  std::optional<std::vector<std::uint8_t>> der;
+  if (looks_like_pem(bytes)) {
+    der = single_pem_der(bytes);
+  } else {
+    der.emplace(bytes.begin(), bytes.end());
+  }
+  for (const Certificate& k : known) {
+    if (der && std::equal(der->begin(), der->end(), k.der_.begin(), k.der_.end())) {
+      Certificate same = k;
+      same.name_ = name;
+      return same;
+    }
+  }
+  return parse(bytes, name);
 }
 
 std::vector<Certificate> Certificate::parse_pem_bundle(std::span<const std::uint8_t> bytes,

@@ -248,10 +248,10 @@ void check_chain_and_signature(const Evidence& evidence, Verdict& v) {
                    fingerprint(*root) + ")";
   } else if (line) {
     const std::string label = "built-in ARK-" + std::string(product_line_name(*line));
-    root = Certificate::parse(
-        {reinterpret_cast<const std::uint8_t*>(pinned_roots(*line).ark_pem.data()),
-         pinned_roots(*line).ark_pem.size()},
-        label);
+    const std::string_view pem = pinned_roots(*line).ark_pem;
+    root =
+        Certificate::parse_reusing({reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()},
+                                   label, evidence.cert_chain);
     v.trust_root = "AMD ARK-" + std::string(product_line_name(*line)) + ", pinned (" +
                    fingerprint(*root) + ")";
   } else {

@@ -213,7 +213,10 @@ Evidence load_evidence(const ReportOptions& o) {
     e.cert_chain = Certificate::parse_pem_bundle(load_limited(*o.cert_chain, kMaxCertificateFile),
                                                  *o.cert_chain);
   }
-  if (o.ark) e.ark_override = Certificate::parse(load_limited(*o.ark, kMaxCertificateFile), *o.ark);
+  if (o.ark) {
+    e.ark_override =
+        Certificate::parse_reusing(load_limited(*o.ark, kMaxCertificateFile), *o.ark, e.cert_chain);
+  }
   if (o.nonce) {
     const auto nonce = parse_fixed_hex<64>(*o.nonce, "--nonce");
     e.nonce.emplace(nonce.begin(), nonce.end());
@@ -237,7 +240,7 @@ int run_report(const ReportOptions& o, std::ostream& out) {
   if (o.ek_out) {
     const auto& ek = verdict.manifest ? verdict.manifest->ek : std::nullopt;
     if (verdict.accepted() && ek) {
-      write_file_atomic(*o.ek_out, ek->public_key_pem);
+      write_file_atomic(*o.ek_out, public_key_pem(*ek));
     } else if (o.output_format == "text") {
       text += "ek-out: not written (" +
               std::string(verdict.accepted() ? "the manifest has no EK" : "rejected") + ")\n";

@@ -211,6 +211,12 @@ PublicArea read_public_area(std::span<const std::uint8_t> bytes, const std::stri
                  std::to_string(p.key_bits) + " bits",
              p.unique_offset);
     }
+    // A modulus of exactly keyBits bits is odd; an exponent (0: 65537) is odd and above 1.
+    const bool exponent_ok = p.exponent == 0 || (p.exponent % 2 == 1 && p.exponent > 1);
+    if (!template_form &&
+        ((p.rsa_modulus.front() & 0x80) == 0 || (p.rsa_modulus.back() & 1) == 0 || !exponent_ok)) {
+      r.fail("not an RSA public key (modulus or exponent malformed)", p.unique_offset);
+    }
   } else {
     const std::size_t at = r.offset();
     p.curve = r.u16("curveID");
@@ -276,21 +282,15 @@ Owned<EVP_PKEY> public_key(const PublicArea& p, const std::string& name) {
     }
     key = key_from_params("EC", *builder);
   }
-  if (key) {
+  // An EC point must lie on its curve. OpenSSL's RSA public check (SP 800-56B) tests the
+  // modulus for primality, two thirds of the tool's run time; the RSA shape is checked below.
+  if (key && p.type == tpm2::kAlgEcc) {
     Owned<EVP_PKEY_CTX> check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
     if (!check || EVP_PKEY_public_check(check.get()) != 1) key.reset();
   }
   ERR_clear_error();
   if (!key) throw InputError(name, "TPMT_PUBLIC: unique is not a valid public key");
   return key;
-}
-
-std::string to_pem(EVP_PKEY& key) {
-  Owned<BIO> bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PUBKEY(bio.get(), &key) != 1) crypto_failure("PEM_write_bio_PUBKEY");
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
 }
 
 std::vector<std::uint8_t> tpm_name(std::uint16_t name_alg, std::span<const std::uint8_t> area) {
@@ -386,9 +386,19 @@ EndorsementKey parse_endorsement_key(std::span<const std::uint8_t> tpmt_public,
   ek.attributes = p.attributes;
   ek.algorithm = algorithm_name(p);
   ek.tcg_template = matching_template(tpmt_public, p);
-  ek.public_key_pem = to_pem(*key);
+  ek.public_key.reset(key.release(), OpenSslFree());
   ek.name = tpm_name(p.name_alg, tpmt_public);
   return ek;
+}
+
+std::string public_key_pem(const EndorsementKey& ek) {
+  Owned<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), ek.public_key.get()) != 1) {
+    crypto_failure("PEM_write_bio_PUBKEY");
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
 }
 
 Manifest parse_manifest(std::span<const std::uint8_t> bytes, const std::string& name) {

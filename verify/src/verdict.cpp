@@ -230,7 +230,7 @@ std::string verdict_json(const Verdict& v, const std::string& tool_version) {
                   ek.tcg_template ? ordered_json(*ek.tcg_template) : ordered_json(nullptr)},
                  {"attributes", hex_number(ek.attributes)},
                  {"name", to_hex(ek.name)},
-                 {"public_key_pem", ek.public_key_pem}};
+                 {"public_key_pem", public_key_pem(ek)}};
     }
     j["manifest"] = m;
   } else {

@@ -38,7 +38,7 @@ void check_measurement(const Report& report, const Policy& policy, Verdict& v) {
   std::string expected = "MEASUREMENT one of";
   const ReferenceMeasurement* match = nullptr;
   for (const ReferenceMeasurement& m : policy.measurements) {
-    expected += " " + to_hex(m.digest) + " (" + m.origin + ");";
+    expected.append(" ").append(to_hex(m.digest)).append(" (").append(m.origin).append(");");
     if (std::equal(m.digest.begin(), m.digest.end(), actual.begin())) match = &m;
   }
   expected.pop_back();

@@ -24,6 +24,11 @@ class Certificate {
   // One or more PEM certificates, in file order. Throws InputError naming `name`.
   static std::vector<Certificate> parse_pem_bundle(std::span<const std::uint8_t> bytes,
                                                    const std::string& name);
+  // parse(), or the certificate of `known` with the same DER, named `name`: OpenSSL's X.509
+  // decoding is a large part of a verification's time, and a root often comes twice (--ark or
+  // the built-in one, and the chain's last certificate).
+  static Certificate parse_reusing(std::span<const std::uint8_t> bytes, const std::string& name,
+                                   std::span<const Certificate> known);
 
   const std::string& name() const { return name_; }
   std::span<const std::uint8_t> der() const { return der_; }

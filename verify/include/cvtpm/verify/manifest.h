@@ -27,7 +27,7 @@ struct EndorsementKey {
   // The TCG EK Credential Profile template the key was created from ("L-1", "L-2", "H-3"), if
   // its TPMT_PUBLIC outside `unique` is byte for byte one of the templates cvtpm creates.
   std::optional<std::string> tcg_template;
-  std::string public_key_pem;  // SubjectPublicKeyInfo
+  std::shared_ptr<EVP_PKEY> public_key;
   // TPM Name: nameAlg (big-endian) || H_nameAlg(TPMT_PUBLIC), what TPM2_MakeCredential binds.
   std::vector<std::uint8_t> name;
 };
@@ -45,5 +45,9 @@ Manifest parse_manifest(std::span<const std::uint8_t> bytes, const std::string& 
 // A TPMT_PUBLIC (RSA or ECC) as an endorsement key. Throws InputError naming `name`.
 EndorsementKey parse_endorsement_key(std::span<const std::uint8_t> tpmt_public,
                                      const std::string& name);
+
+// The EK as a PEM SubjectPublicKeyInfo (what tpm2_makecredential -G reads). Made on demand:
+// OpenSSL's encoders cost a tenth of a verification.
+std::string public_key_pem(const EndorsementKey& ek);
 
 }  // namespace cvtpm::verify
