@@ -4,7 +4,8 @@
 Layout (tests/fuzz/verify_evidence_fuzz.cpp): a selector byte, then a report, a certificate, a
 PEM chain, a manifest, reference-values JSON, or (selector 5) u16-length-prefixed VCEK, chain
 and manifest followed by the report. Sources: the real Milan report and VCEK and cvtpm-vtpmd's
-EKs (tests/verify/data), AMD's roots (verify/roots). Run from anywhere.
+EKs (tests/verify/data), AMD's roots (verify/roots). Run from anywhere. Files named
+regression_* are inputs the fuzzer found (kept as they are, not written here).
 """
 import hashlib
 import os

@@ -61,6 +61,13 @@ TEST(ParseUint, RejectsJunkAndOverflow) {
   EXPECT_THROW(parse_uint("300", "x", 255), InputError);
 }
 
+TEST(PrintableAscii, EscapesEverythingOutsidePrintableAscii) {
+  EXPECT_EQ(printable_ascii("Milan-B0"), "Milan-B0");
+  EXPECT_EQ(printable_ascii(std::string("a\nb\0c", 5)), "a\\x0ab\\x00c");
+  EXPECT_EQ(printable_ascii("\xb3\\"), "\\xb3\\x5c");
+  EXPECT_EQ(printable_ascii(""), "");
+}
+
 TEST(HexNumber, LowercaseWithPrefixAndMinimumDigits) {
   EXPECT_EQ(hex_number(0x30000), "0x30000");
   EXPECT_EQ(hex_number(0), "0x0");

@@ -308,6 +308,17 @@ INSTANTIATE_TEST_SUITE_P(
                    [] { return VcekSpec{.key = generate_ec("P-256")}; }}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
+TEST_F(Verifier, NamesFromCertificatesCannotForgeVerdictLinesOrBreakJson) {
+  const std::string forged = "Milan-B0\n  pass  trust-root\xb3";
+  const Verdict v = verify_report(evidence(amd_.report(), VcekSpec{.product_name = forged}), {});
+  EXPECT_EQ(v.failed(), (Strings{"vcek-product", "reported-tcb"}));
+  const std::string text = verdict_text(v);
+  EXPECT_NE(text.find("productName 'Milan-B0\\x0a  pass  trust-root\\xb3'"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("\n  pass  trust-root\xb3"), std::string::npos);
+  EXPECT_NE(verdict_json(v, "t").find("\"product_name\": \"Milan-B0\\\\x0a"), std::string::npos);
+}
+
 TEST_F(Verifier, KdsSerialNumbersZeroAndNegativeAreAccepted) {
   EXPECT_TRUE(verify_report(evidence(amd_.report(), VcekSpec{.serial = 0}), {}).accepted());
   EXPECT_TRUE(verify_report(evidence(amd_.report(), VcekSpec{.serial = -5}), {}).accepted());

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "cvtpm/measure/snp_keys.h"
+#include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
 #include "cvtpm/support/openssl_ptr.h"
 #include "der.h"
@@ -62,8 +63,8 @@ std::string common_name(const X509_NAME* name) {
   const int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
   if (index < 0) return "";
   const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                     static_cast<std::size_t>(ASN1_STRING_length(data)));
+  return printable_ascii({reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                          static_cast<std::size_t>(ASN1_STRING_length(data))});
 }
 
 std::string nid_name(int nid) {
@@ -255,7 +256,8 @@ VcekExtensions read_vcek_extensions(const Certificate& certificate) {
     if (e.tag != der::kIa5String) {
       throw InputError(name, extension_label("2", "productName") + ": not an IA5String");
     }
-    out.product_name.emplace(e.value.begin(), e.value.end());
+    out.product_name =
+        printable_ascii({reinterpret_cast<const char*>(e.value.data()), e.value.size()});
   }
   out.boot_loader_spl = spl("3.1", "blSPL");
   out.tee_spl = spl("3.2", "teeSPL");
@@ -288,7 +290,7 @@ VcekExtensions read_vcek_extensions(const Certificate& certificate) {
     if (e.tag != der::kIa5String) {
       throw InputError(name, extension_label("5", "cspId") + ": not an IA5String");
     }
-    out.csp_id.emplace(e.value.begin(), e.value.end());
+    out.csp_id = printable_ascii({reinterpret_cast<const char*>(e.value.data()), e.value.size()});
   }
   return out;
 }

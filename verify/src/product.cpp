@@ -1,5 +1,7 @@
 #include "cvtpm/verify/product.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace cvtpm::verify {
@@ -17,7 +19,16 @@ std::string_view product_line_name(ProductLine line) {
 }
 
 std::optional<ProductLine> product_line_from_name(std::string_view product_name) {
-  const std::string_view line = product_name.substr(0, product_name.find('-'));
+  const std::size_t dash = product_name.find('-');
+  const std::string_view line = product_name.substr(0, dash);
+  if (dash != std::string_view::npos) {
+    const std::string_view stepping = product_name.substr(dash + 1);
+    if (stepping.empty() || !std::all_of(stepping.begin(), stepping.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return std::nullopt;
+    }
+  }
   for (ProductLine candidate : {ProductLine::kMilan, ProductLine::kGenoa, ProductLine::kTurin}) {
     if (line == product_line_name(candidate)) return candidate;
   }

@@ -236,7 +236,8 @@ std::string verdict_json(const Verdict& v, const std::string& tool_version) {
   } else {
     j["manifest"] = nullptr;
   }
-  return j.dump(2) + "\n";
+  // Strings from the command line may not be UTF-8: replaced, never an exception.
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace cvtpm::verify

@@ -11,6 +11,10 @@ namespace cvtpm {
 
 std::string to_hex(std::span<const std::uint8_t> bytes);  // lowercase
 std::string to_base64(std::span<const std::uint8_t> bytes);
+// Text from untrusted bytes made safe to print or put in JSON: every byte outside printable
+// ASCII (0x20-0x7E), and the backslash, written as \xNN. A certificate's name cannot then forge
+// lines of a verdict or break a JSON encoder.
+std::string printable_ascii(std::string_view text);
 // "0x" and lowercase hex digits, zero-padded to at least `min_digits`: how outputs show numbers.
 std::string hex_number(std::uint64_t value, int min_digits = 0);
 

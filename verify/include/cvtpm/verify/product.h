@@ -15,8 +15,9 @@ enum class ProductLine { kMilan, kGenoa, kTurin };
 
 std::string_view product_line_name(ProductLine line);
 
-// The product line of a V[CL]EK productName extension: "Milan-B0" (a VCEK names the stepping) or
-// "Milan" (a VLEK does not) — go-sev-guest kds/kds.go ParseProductName and ProductLine.
+// The product line of a V[CL]EK productName extension: "Milan-B0" (a VCEK names the stepping,
+// letters and digits) or "Milan" (a VLEK does not) — go-sev-guest kds/kds.go ParseProductName
+// and ProductLine. Anything else names no product.
 std::optional<ProductLine> product_line_from_name(std::string_view product_name);
 
 // The product line of a report's CPUID_FAM_ID / CPUID_MOD_ID (report version 3 and later):
