@@ -30,7 +30,7 @@ struct BuildCommand {
   std::string firmware, ovmf, output;
   std::string platforms = "snp,native";
   std::string policy = "0x30000";
-  std::string sev_features = "snp";
+  std::string sev_features = "snp,restricted-injection,debug-swap";
   std::string guest_sev_features = "snp";
   std::string guest_vmpl = "2";
   std::string serial_port = "0x3F8";
@@ -64,7 +64,8 @@ void add_build_options(CLI::App& cmd, BuildCommand& b) {
       ->capture_default_str();
   cmd.add_option("--sev-features", b.sev_features,
                  "SEV_FEATURES of the firmware's VMPL0 VMSA: names (" + sev_feature_name_list() +
-                     ") and/or numbers, comma-separated; snp is always set")
+                     ") and/or numbers, comma-separated; snp is always set. The default is "
+                     "COCONUT-SVSM's VMPL0 set")
       ->type_name("LIST")
       ->capture_default_str();
   cmd.add_option("--guest-sev-features", b.guest_sev_features,

@@ -58,6 +58,12 @@ void check_options(const BuildOptions& o) {
     if (!(features & formats::snp::sev_features::kSnpActive)) {
       throw InputError(what, hex(features) + " lacks bit 0 (SNP active)");
     }
+    if ((features & formats::snp::sev_features::kRestrictedInjection) &&
+        (features & formats::snp::sev_features::kAlternateInjection)) {
+      throw InputError(what, hex(features) +
+                                 " sets both Restricted and Alternate Injection, which VMRUN "
+                                 "refuses (AMD APM vol. 2, 15.36.16)");
+    }
     if (features & formats::snp::sev_features::kVirtualTom) {
       throw InputError(what, hex(features) +
                                  " sets vTOM (bit 1); the image declares no vTOM "

@@ -17,10 +17,10 @@ namespace {
 
 void on_segv(int, siginfo_t*, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
-  ExceptionFrame frame{};
-  frame.rip = static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RIP]);
-  if (!fix_up_guarded_access(frame)) std::abort();  // a fault outside the guarded instructions
-  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(frame.rip);
+  const std::uint64_t resume =
+      guarded_fault_resume(static_cast<std::uint64_t>(uc->uc_mcontext.gregs[REG_RIP]));
+  if (resume == 0) std::abort();  // a fault outside the guarded instructions
+  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(resume);
 }
 
 class GuardedAccess : public ::testing::Test {
@@ -71,11 +71,9 @@ TEST_F(GuardedAccess, AFaultingAccessFailsInsteadOfStopping) {
 }
 
 TEST(GuardedAccessFixup, OnlyTheGuardedInstructionsAreFixedUp) {
-  ExceptionFrame frame{};
-  frame.rip = reinterpret_cast<std::uint64_t>(&fw_guarded_copy);  // before the access
-  EXPECT_FALSE(fix_up_guarded_access(frame));
-  frame.rip = reinterpret_cast<std::uint64_t>(&on_segv);
-  EXPECT_FALSE(fix_up_guarded_access(frame));
+  // Before the access, and elsewhere.
+  EXPECT_EQ(guarded_fault_resume(reinterpret_cast<std::uint64_t>(&fw_guarded_copy)), 0u);
+  EXPECT_EQ(guarded_fault_resume(reinterpret_cast<std::uint64_t>(&on_segv)), 0u);
 }
 
 }  // namespace

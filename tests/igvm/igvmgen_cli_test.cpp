@@ -141,6 +141,8 @@ TEST_F(IgvmgenCli, RefusesBadInputWithoutLeavingFiles) {
   expect_bad_input(with({"--sev-features", "warp-drive"}),
                    "--sev-features: unknown SEV feature 'warp-drive'");
   expect_bad_input(with({"--sev-features", "vtom"}), "sets vTOM");
+  expect_bad_input(with({"--sev-features", "restricted-injection,alternate-injection"}),
+                   "sets both Restricted and Alternate Injection");
   expect_bad_input(with({"--guest-vmpl", "0"}), "--guest-vmpl: 0 is not a lower VMPL");
   expect_bad_input(with({"--guest-vmpl", "4"}), "--guest-vmpl: 4 is not a lower VMPL");
   expect_bad_input(with({"--policy", "0x10000"}), "--policy: 0x10000 lacks bit 17");
@@ -205,7 +207,8 @@ TEST_F(IgvmgenCli, DumpsEveryHeader) {
         "  [19] PAGE_DATA compatibility_mask 0x1 platforms sev-snp gpa 0x8007000 end 0x8008000 "
         "pages 1 data_type SECRETS data zero\n",
         "format native\n", "        rax 0xc7b00002\n", "format vmsa sha384 ",
-        "        rax 0xc7b00003\n", "        sev_features_names snp\n"}) {
+        "        rax 0xc7b00003\n",
+        "        sev_features_names snp,restricted-injection,debug-swap\n"}) {
     EXPECT_NE(text.out.find(line), std::string::npos) << "missing: " << line << "\n" << text.out;
   }
   ProcessResult json = run({"dump", "out.igvm", "--json"});

@@ -300,7 +300,7 @@ TEST_F(ImageBuilder, LaunchDigestMatchesAnIndependentChainOverTheInputs) {
   ref.page(0x8007000, ReferenceChain::kSecrets);
   ref.normal(0xFFFFC000, ovmf_spec_.build());
   ref.page(0xFFFFFFFFF000, ReferenceChain::kVmsa,
-           page_bytes(expected_vmsa(0x8000000, 0x8005000, 1)));
+           page_bytes(expected_vmsa(0x8000000, 0x8005000, kVmpl0SevFeatures)));
 
   measure::IgvmMeasureOptions o;
   o.check_kvm = true;

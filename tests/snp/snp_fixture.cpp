@@ -65,6 +65,7 @@ BuiltTestImage build_test_image(const ImageOptions& options) {
   build.guest_vmpl = options.guest_vmpl;
   build.ek_algorithm = options.ek;
   build.guest_sev_features = options.guest_sev_features;
+  build.sev_features = options.sev_features;
   build.allow_non_svsm_ovmf = !options.ovmf_igvm_metadata;
   BuiltTestImage out{igvmgen::build_image(elf, ovmf, build), {}, ovmf_bytes.size()};
   const measure::IgvmMeasurement m = measure::measure_igvm(out.image.file, {}, "test image");
@@ -90,6 +91,24 @@ SnpBoot::SnpBoot(const ImageOptions& options, std::optional<model::MachineConfig
   firmware_ = std::make_unique<SnpFirmware>(*hardware_, log_);
   // The firmware's GHCB is a page of its .bss; here, the first page of the launched image.
   ghcb_gpa_ = image_.image.layout.image_begin;
+  hardware_->exception_entry = [this](const Machine::Injection& event) { take_exception(event); };
+}
+
+void SnpBoot::take_exception(const Machine::Injection& event) {
+  GhcbClient* ghcb = firmware_->ghcb().bound() ? &firmware_->ghcb() : nullptr;
+  if (event.vector == 28) {
+    exceptions_.on_hv(*hardware_);
+    return;
+  }
+  if (event.vector != 29) {
+    machine_->record_fault("injected vector " + std::to_string(event.vector) +
+                           ": the firmware's handler panics");
+    return;
+  }
+  VcRegisters regs{event.rax, 0, event.rcx, event.rdx, 0x1000};
+  const VcResult result = exceptions_.on_vc(*hardware_, VcException{event.error_code, event.code},
+                                            regs, firmware_->cpuid(), hardware_->read_cr4(), ghcb);
+  vc_results_.push_back(result);
 }
 
 SnpBoot::~SnpBoot() {

@@ -14,6 +14,7 @@
 
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/igvmgen/image_builder.h"
+#include "cvtpm/snp/exception_gate.h"
 #include "cvtpm/snp/firmware.h"
 #include "cvtpm/snp/log.h"
 #include "cvtpm/vtpm/tpm_engine.h"
@@ -53,6 +54,7 @@ struct ImageOptions {
   std::uint8_t guest_vmpl = 2;
   formats::boot::EkAlgorithm ek = formats::boot::EkAlgorithm::kEccP256;
   std::uint64_t guest_sev_features = 1;
+  std::uint64_t sev_features = igvmgen::kVmpl0SevFeatures;  // VMPL0's VMSA
   bool real_firmware = false;  // cvtpm-fw.elf instead of the IGVM test firmware
   std::size_t ovmf_pages = 4;
   // An OVMF with the IGVM memory map of edk2 >= stable202511 (else built with
@@ -120,6 +122,11 @@ class SnpBoot {
   BumpPages& pages() { return *pages_; }
   std::vector<GpaRange> ram_ranges() const { return ram_; }
 
+  // The boot vCPU's exception entry, as the firmware's IDT runs it (platform/snp/snp_main.cpp):
+  // an event the model injects goes to the vCPU's ExceptionGate; the #VC answers are kept.
+  ExceptionGate& exceptions() { return exceptions_; }
+  const std::vector<VcResult>& vc_results() const { return vc_results_; }
+
   // A free 4 KiB guest RAM page the tests may use (never one OVMF's layout uses).
   static constexpr std::uint64_t kGuestScratch = 0x0100'0000;  // 16 MiB
 
@@ -137,6 +144,9 @@ class SnpBoot {
   AddressSpace address_space_;
   std::vector<GpaRange> ram_;
   vtpm::TpmEngine* engine_ = nullptr;
+  ExceptionGate exceptions_;
+  std::vector<VcResult> vc_results_;
+  void take_exception(const Machine::Injection& event);
 };
 
 // The invariants every state of a booted guest must satisfy (docs/snp-platform.md):

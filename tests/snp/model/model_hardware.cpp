@@ -101,6 +101,17 @@ void ModelHardware::write_ghcb_msr(std::uint64_t value) {
 
 void ModelHardware::vmgexit() {
   machine_.vmgexit(apic_id_, vmpl_);
+  if (vmpl_ != 0) return;
+  // The VMRUN that resumes VMPL0 delivers what the hypervisor injects, before the instruction
+  // after VMGEXIT runs.
+  if (auto injection = machine_.take_injection(apic_id_)) {
+    if (exception_entry) {
+      exception_entry(*injection);
+    } else {
+      machine_.record_fault("an injected exception (vector " + std::to_string(injection->vector) +
+                            ") with no IDT entry to take it");
+    }
+  }
 }
 
 std::uint64_t ModelHardware::read_sev_status() {

@@ -40,6 +40,9 @@ class ModelHardware final : public SnpHardware {
   // Runs after each access the firmware ends (unmap), with the page it touched: a test plays
   // another vCPU of the guest rewriting memory while the SVSM serves a call.
   std::function<void(std::uint64_t gpa, std::size_t size)> after_access;
+  // The firmware's exception entry on this vCPU: called with an event the hypervisor injects
+  // when VMPL0 resumes from a VMGEXIT (Machine::inject).
+  std::function<void(const Machine::Injection&)> exception_entry;
   // Counts of what the firmware did through this object.
   std::size_t maps = 0;
   std::size_t pvalidates = 0;

@@ -708,6 +708,25 @@ void Machine::vmgexit(std::uint32_t apic_id, std::uint8_t vmpl) {
   }
 }
 
+void Machine::inject(std::uint32_t apic_id, Injection injection) {
+  injections_[apic_id].push_back(std::move(injection));
+}
+
+std::optional<Machine::Injection> Machine::take_injection(std::uint32_t apic_id) {
+  auto it = injections_.find(apic_id);
+  if (it == injections_.end() || it->second.empty()) return std::nullopt;
+  Injection next = it->second.front();
+  it->second.erase(it->second.begin());
+  // VMPL0's SEV_FEATURES: the launch VMSA's on the boot vCPU, the AP-created VMSA's elsewhere.
+  const ModelVcpu& v = vcpu(apic_id);
+  const std::uint64_t features = v.vmsa_gpa[0] != 0 ? v.vmsa_features[0] : vmpl0_sev_features_;
+  if ((features & fs::sev_features::kRestrictedInjection) != 0 && next.vector != 28) {
+    ++refused_injections_;
+    return std::nullopt;
+  }
+  return next;
+}
+
 void Machine::handle_msr_protocol(ModelVcpu& v, std::uint8_t vmpl) {
   const std::uint64_t value = v.ghcb_msr[vmpl];
   std::uint64_t& reply = v.ghcb_msr[vmpl];

@@ -237,6 +237,27 @@ class Machine {
   }
   std::string program_failure(std::uint32_t apic_id, std::uint8_t vmpl);
 
+  // --- Events the hypervisor injects -----------------------------------------------------------
+  // An exception the hypervisor injects into VMPL0 of a vCPU (EVENTINJ on the next VMRUN), as
+  // it can when that VMSA lacks Restricted Injection.
+  struct Injection {
+    std::uint8_t vector = 29;
+    std::uint64_t error_code = 0;  // #VC: the exit code it claims
+    // The bytes at the interrupted RIP and the registers there, as the test says they are (the
+    // model does not run the firmware's instructions).
+    std::vector<std::uint8_t> code;
+    std::uint64_t rax = 0, rcx = 0, rdx = 0;
+  };
+  // Queues `injection` for VMPL0 of `apic_id`; it is delivered when that VMPL0 next resumes
+  // from a VMGEXIT (take_injection).
+  void inject(std::uint32_t apic_id, Injection injection);
+  // The next queued injection for VMPL0 of `apic_id`, if the VMRUN that delivers it succeeds:
+  // with Restricted Injection (SEV_FEATURES bit 3) only #HV (vector 28) can be injected, as an
+  // exception without error code; VMRUN with any other event fails with VMEXIT_INVALID (APM
+  // §15.36.16), so the event is never delivered (counted in refused_injections()).
+  std::optional<Injection> take_injection(std::uint32_t apic_id);
+  std::size_t refused_injections() const { return refused_injections_; }
+
   // --- Observations ------------------------------------------------------------------------------
   const std::vector<std::string>& faults() const { return faults_; }
   void clear_faults() { faults_.clear(); }
@@ -303,6 +324,8 @@ class Machine {
   std::uint64_t vmgexits_ = 0;
   std::uint64_t vmpl0_sev_features_ = 1;
   std::vector<std::uint8_t> last_guest_response_;
+  std::map<std::uint32_t, std::vector<Injection>> injections_;
+  std::size_t refused_injections_ = 0;
 
   friend class GuestCpu;
 };

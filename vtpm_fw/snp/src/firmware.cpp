@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cvtpm/formats/snp/cpuid_page.h"
+#include "cvtpm/formats/snp/vmsa.h"
 #include "cvtpm/snp/guest_setup.h"
 #include "cvtpm/snp/page_state.h"
 
@@ -44,6 +45,16 @@ SnpStatus SnpFirmware::early(std::uint64_t boot_params_gpa, std::uint64_t ghcb_g
   const auto hypervisor = negotiate(hardware_, options);
   if (!hypervisor) return hypervisor.error();
   hypervisor_ = hypervisor.value();
+
+  vmpl0_sev_features_ = sev_features_from_status(hardware_.read_sev_status());
+  if ((vmpl0_sev_features_ & fs::sev_features::kRestrictedInjection) == 0) {
+    // Supported, but the hypervisor can then inject #VC; the exception gate terminates the guest
+    // where that would corrupt the firmware (docs/snp-platform.md, "Exceptions at VMPL0").
+    log_.write(LogLevel::kWarn,
+               "snp: VMPL0 runs without Restricted Injection (SEV_FEATURES 0x%lx): the hypervisor "
+               "can inject events into the SVSM; cvtpm-igvmgen's default sets it",
+               static_cast<unsigned long>(vmpl0_sev_features_));
+  }
 
   fs::CpuidPage page;
   if (SnpStatus s = read_private(hardware_, params_.cpuid_gpa, &page, sizeof page); !s) return s;

@@ -1,5 +1,6 @@
 #include "cvtpm/snp/ghcb_client.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 
@@ -13,11 +14,27 @@ namespace fs = formats::snp;
 // The mapped GHCB page with single-read accessors: the hypervisor owns the page as much as we do.
 class GhcbClient::Page {
  public:
-  explicit Page(const GhcbClient& client)
-      : mapping_(*client.hardware_, client.gpa_, kPageSize, Encryption::kShared) {}
-  explicit operator bool() const { return static_cast<bool>(mapping_); }
+  // A page already in use by an interrupted exchange of this vCPU is not taken: writing it would
+  // change the request or the answer under that exchange.
+  explicit Page(GhcbClient& client) : client_(client) {
+    if (client.busy_) return;
+    data_ = client.hardware_->map(client.gpa_, kPageSize, Encryption::kShared);
+    if (data_ == nullptr) return;
+    client.busy_ = true;
+    // The flag is for an exception on this vCPU: ordered with the page accesses for it.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~Page() {
+    if (data_ == nullptr) return;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    client_.busy_ = false;
+    client_.hardware_->unmap(data_, kPageSize);
+  }
+  Page(const Page&) = delete;
+  Page& operator=(const Page&) = delete;
+  explicit operator bool() const { return data_ != nullptr; }
 
-  void clear() { std::memset(mapping_.data(), 0, kPageSize); }
+  void clear() { std::memset(data_, 0, kPageSize); }
   void set(std::size_t offset, std::uint64_t value) {
     store(offset, value);
     const std::size_t bit = fs::ghcb_valid_bit(offset);
@@ -51,8 +68,9 @@ class GhcbClient::Page {
   }
 
  private:
-  volatile std::uint8_t* bytes() const { return mapping_.data(); }
-  Mapping mapping_;
+  volatile std::uint8_t* bytes() const { return data_; }
+  GhcbClient& client_;
+  std::uint8_t* data_ = nullptr;
 };
 
 SnpResult<GhcbClient::Exit> GhcbClient::exit(Page& page, std::uint64_t code, std::uint64_t info1,
@@ -95,7 +113,7 @@ std::uint64_t io_info(std::uint16_t port, unsigned bytes, bool in) {
 SnpResult<std::uint32_t> GhcbClient::io_in(std::uint16_t port, unsigned bytes) {
   if (!valid_io_size(bytes)) return SnpError{"GHCB: bad port I/O size", bytes};
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   page.set(offsetof(fs::Ghcb, rax), 0);
   const auto exit_result = exit(page, fs::ghcb_exit::kIoio, io_info(port, bytes, true), 0);
@@ -111,7 +129,7 @@ SnpResult<std::uint32_t> GhcbClient::io_in(std::uint16_t port, unsigned bytes) {
 SnpStatus GhcbClient::io_out(std::uint16_t port, unsigned bytes, std::uint32_t value) {
   if (!valid_io_size(bytes)) return SnpError{"GHCB: bad port I/O size", bytes};
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   page.set(offsetof(fs::Ghcb, rax), value);
   const auto exit_result = exit(page, fs::ghcb_exit::kIoio, io_info(port, bytes, false), 0);
@@ -121,7 +139,7 @@ SnpStatus GhcbClient::io_out(std::uint16_t port, unsigned bytes, std::uint32_t v
 
 SnpResult<std::uint64_t> GhcbClient::read_msr(std::uint32_t msr) {
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   page.set(offsetof(fs::Ghcb, rcx), msr);
   const auto exit_result = exit(page, fs::ghcb_exit::kMsr, fs::kGhcbMsrRead, 0);
@@ -136,7 +154,7 @@ SnpResult<std::uint64_t> GhcbClient::read_msr(std::uint32_t msr) {
 
 SnpStatus GhcbClient::write_msr(std::uint32_t msr, std::uint64_t value) {
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   page.set(offsetof(fs::Ghcb, rcx), msr);
   page.set(offsetof(fs::Ghcb, rax), value & 0xFFFF'FFFF);
@@ -148,7 +166,7 @@ SnpStatus GhcbClient::write_msr(std::uint32_t msr, std::uint64_t value) {
 
 SnpResult<GhcbClient::Tsc> GhcbClient::read_tsc(bool with_aux) {
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   const auto exit_result =
       exit(page, with_aux ? fs::ghcb_exit::kRdtscp : fs::ghcb_exit::kRdtsc, 0, 0);
@@ -174,7 +192,7 @@ SnpStatus GhcbClient::page_state_change(std::uint64_t gpa, std::uint64_t size, E
   std::uint64_t next = gpa;
   while (next < end) {
     Page page(*this);
-    if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+    if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
     page.clear();
     // Fill the shared buffer with as many entries as fit.
     std::uint16_t count = 0;
@@ -223,7 +241,7 @@ SnpStatus GhcbClient::page_state_change(std::uint64_t gpa, std::uint64_t size, E
 SnpResult<std::uint64_t> GhcbClient::guest_request(std::uint64_t request_gpa,
                                                    std::uint64_t response_gpa) {
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   const auto exit_result = exit(page, fs::ghcb_exit::kGuestRequest, request_gpa, response_gpa);
   if (!exit_result) return exit_result.error();
@@ -234,7 +252,7 @@ SnpResult<std::uint64_t> GhcbClient::guest_request(std::uint64_t request_gpa,
 SnpStatus GhcbClient::ap_create(std::uint64_t request, std::uint32_t apic_id, std::uint8_t vmpl,
                                 std::uint64_t vmsa_gpa, std::uint64_t sev_features) {
   Page page(*this);
-  if (!page) return SnpError{"GHCB: page not mapped", gpa_};
+  if (!page) return SnpError{"GHCB: page not mapped, or in use by an interrupted exchange", gpa_};
   page.clear();
   page.set(offsetof(fs::Ghcb, rax), sev_features);
   const auto exit_result = exit(page, fs::ghcb_exit::kApCreation,

@@ -18,6 +18,12 @@ const char* describe(VcResult result) {
       return "instruction not emulated";
     case VcResult::kHypervisorError:
       return "the hypervisor failed the GHCB exit";
+    case VcResult::kNoGhcb:
+      return "no GHCB on this vCPU yet";
+    case VcResult::kNested:
+      return "a #VC while a #VC is handled (injected by the hypervisor)";
+    case VcResult::kGhcbBusy:
+      return "a #VC during a GHCB exchange (injected by the hypervisor)";
   }
   return "unknown";
 }

@@ -20,11 +20,20 @@ namespace cvtpm::igvmgen {
 inline constexpr std::uint32_t kSnpMask = 0x1;
 inline constexpr std::uint32_t kNativeMask = 0x2;
 
+// VMPL0's SEV_FEATURES by default: SNP, Restricted Injection and DebugSwap, the set COCONUT-SVSM
+// builds its VMPL0 VMSA with and requires at run time (tools/igvmbuilder/src/context.rs,
+// kernel/src/sev/status.rs) — the only VMPL0 configuration its multi-VMPL host stack is
+// exercised with. Restricted Injection keeps the hypervisor from injecting anything but #HV
+// into the SVSM (AMD APM vol. 2, 15.36.16).
+inline constexpr std::uint64_t kVmpl0SevFeatures =
+    formats::snp::sev_features::kSnpActive | formats::snp::sev_features::kRestrictedInjection |
+    formats::snp::sev_features::kDebugSwap;
+
 struct BuildOptions {
   bool snp = true;     // SEV-SNP platform: SNP VMSA, CPUID and secrets pages, guest policy
   bool native = true;  // NATIVE platform: native VP context, same firmware and OVMF pages
   std::uint64_t policy = formats::snp::guest_policy::kDefault;                // SNP guest policy
-  std::uint64_t sev_features = formats::snp::sev_features::kSnpActive;        // VMPL0 VMSA
+  std::uint64_t sev_features = kVmpl0SevFeatures;                             // VMPL0 VMSA
   std::uint64_t guest_sev_features = formats::snp::sev_features::kSnpActive;  // OVMF's VMSA
   std::uint8_t guest_vmpl = 2;                                                // 1..3
   std::uint16_t serial_port = 0x3F8;                                          // 0 = no console

@@ -44,26 +44,6 @@ void set_gate(int vector, std::uint64_t handler, int ist) {
 
 }  // namespace
 
-int ist_for_vector(int vector) {
-  switch (vector) {
-    case 8:
-      return 1;  // double fault
-    case 2:
-      return 2;  // NMI
-    case 18:
-      return 3;  // machine check
-    case 14:
-      return 4;  // page fault
-    case 29:
-      return 5;  // VMM communication (#VC under SEV-ES/SNP)
-    case 12:     // stack fault
-    case 13:
-      return 6;  // general protection
-    default:
-      return 7;
-  }
-}
-
 void install_descriptor_tables() {
   for (int i = 1; i <= kIstCount; ++i) g_tss.ist[i - 1] = stack(i).top;
   g_tss.io_map_base = sizeof(TaskStateSegment);  // no I/O bitmap

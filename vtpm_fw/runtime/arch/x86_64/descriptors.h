@@ -28,7 +28,28 @@ static_assert(sizeof(TablePointer) == 10);
 
 void install_descriptor_tables();
 
-// IST index (1..7) each exception vector uses.
-int ist_for_vector(int vector);
+// IST index (1..7) each exception vector uses. Each exception that returns (#VC, #HV) has a
+// stack of its own, so no other exception can start over its frame; the ones that only report
+// and stop share.
+constexpr int ist_for_vector(int vector) {
+  switch (vector) {
+    case 8:   // double fault
+    case 18:  // machine check
+      return 1;
+    case 2:
+      return 2;  // NMI
+    case 28:
+      return 3;  // hypervisor injection (#HV under SNP Restricted Injection)
+    case 14:
+      return 4;  // page fault
+    case 29:
+      return 5;  // VMM communication (#VC under SEV-ES/SNP)
+    case 12:     // stack fault
+    case 13:
+      return 6;  // general protection
+    default:
+      return 7;
+  }
+}
 
 }  // namespace cvtpm::fw::x86

@@ -21,16 +21,13 @@ const Fixup kFixups[] = {
 
 }  // namespace
 
-bool fix_up_guarded_access(ExceptionFrame& frame) {
+std::uint64_t guarded_fault_resume(std::uint64_t rip) {
   for (const Fixup& f : kFixups) {
     const auto begin = reinterpret_cast<std::uint64_t>(f.begin);
     const auto end = reinterpret_cast<std::uint64_t>(f.end);
-    if (frame.rip >= begin && frame.rip < end) {
-      frame.rip = reinterpret_cast<std::uint64_t>(f.resume);
-      return true;
-    }
+    if (rip >= begin && rip < end) return reinterpret_cast<std::uint64_t>(f.resume);
   }
-  return false;
+  return 0;
 }
 
 }  // namespace cvtpm::fw::x86

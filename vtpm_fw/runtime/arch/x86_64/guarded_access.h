@@ -10,14 +10,13 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "arch/x86_64/exceptions.h"
-
 extern "C" bool fw_guarded_copy(void* dst, const void* src, std::size_t n);
 extern "C" bool fw_guarded_exchange8(std::uint8_t* p, std::uint8_t value, std::uint8_t* old);
 
 namespace cvtpm::fw::x86 {
 
-// For a #VC raised by a guarded access: resumes at its fault label and returns true.
-bool fix_up_guarded_access(ExceptionFrame& frame);
+// Where a guarded access that faulted at `rip` resumes (its fault label, where it returns
+// false), or 0 when `rip` is not in a guarded access.
+std::uint64_t guarded_fault_resume(std::uint64_t rip);
 
 }  // namespace cvtpm::fw::x86

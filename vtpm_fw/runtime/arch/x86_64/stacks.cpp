@@ -10,8 +10,8 @@ constexpr std::uint64_t kGuard = 4096;
 constexpr std::uint64_t kIstSize = 16 * 1024;  // IST_STACK_SIZE in link.ld
 
 constexpr const char* kNames[kStackCount] = {
-    "main",       "IST1 (#DF)", "IST2 (NMI)",      "IST3 (#MC)",
-    "IST4 (#PF)", "IST5 (#VC)", "IST6 (#GP, #SS)", "IST7 (other exceptions)"};
+    "main",       "IST1 (#DF, #MC)", "IST2 (NMI)",      "IST3 (#HV)",
+    "IST4 (#PF)", "IST5 (#VC)",      "IST6 (#GP, #SS)", "IST7 (other exceptions)"};
 
 Stack g_stacks[kStackCount];
 bool g_ready = false;

@@ -7,6 +7,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_features.h"
 #include "arch/x86_64/descriptors.h"
+#include "arch/x86_64/stacks.h"
 #include "arch/x86_64/tls.h"
 #include "console/log.h"
 #include "cvtpm/formats/snp/ghcb.h"
@@ -36,7 +37,7 @@ namespace fs = formats::snp;
 
 constexpr std::size_t kMaxAps = 63;
 constexpr std::size_t kStackPages = 16;     // 64 KiB
-constexpr std::size_t kExceptionPages = 4;  // 16 KiB, shared by the seven IST entries
+constexpr std::size_t kExceptionPages = 4;  // 16 KiB for each of the seven IST stacks
 constexpr std::uint64_t k4K = 4096;
 
 using x86::TablePointer;
@@ -48,12 +49,14 @@ struct CpuContext {
   ThreadControlBlock tcb;  // FS points here
   std::uint32_t apic_id;
   snp::GhcbClient ghcb;
+  snp::ExceptionGate exceptions;
   snp::Deferred<snp::RequestLoop> loop;
   alignas(16) TaskStateSegment tss;
 };
 static_assert(sizeof(CpuContext) <= k4K);
 
 snp::GhcbClient* g_boot_ghcb = nullptr;
+snp::ExceptionGate g_boot_exceptions;
 mm::PageAllocator* g_pages = nullptr;
 CpuContext* g_contexts[kMaxAps] = {};
 std::size_t g_context_count = 0;
@@ -131,9 +134,11 @@ snp::SnpStatus FirmwareVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   if (g_context_count == kMaxAps) return snp::SnpError{"too many APs", apic_id};
   const std::uint64_t page = allocate_pages(1);
   const std::uint64_t stack = allocate_pages(kStackPages);
-  const std::uint64_t exception_stack = allocate_pages(kExceptionPages);
+  // One stack per IST entry, as on the boot vCPU (arch/x86_64/descriptors.cpp): an exception
+  // on one stack must not start over the frame of another exception in progress.
+  const std::uint64_t exception_stacks = allocate_pages(kExceptionPages * x86::kIstCount);
   const std::uint64_t ghcb_gpa = g_pages->allocate(1);
-  if (page == 0 || stack == 0 || exception_stack == 0 || ghcb_gpa == 0) {
+  if (page == 0 || stack == 0 || exception_stacks == 0 || ghcb_gpa == 0) {
     return snp::SnpError{"no memory for an AP context", apic_id};
   }
   if (snp::SnpStatus s = snp::make_page_shared(boot_hardware(), current_ghcb(), ghcb_gpa); !s) {
@@ -147,7 +152,9 @@ snp::SnpStatus FirmwareVcpuHost::start_vmpl0(std::uint32_t apic_id) {
   ctx->apic_id = apic_id;
   ctx->ghcb = snp::GhcbClient(boot_hardware(), ghcb_gpa);
   const std::uint64_t stack_top = stack + kStackPages * k4K;
-  for (int i = 0; i < 7; ++i) ctx->tss.ist[i] = exception_stack + kExceptionPages * k4K;
+  for (int i = 0; i < x86::kIstCount; ++i) {
+    ctx->tss.ist[i] = exception_stacks + (i + 1) * kExceptionPages * k4K;
+  }
   ctx->tss.rsp[0] = stack_top;
   ctx->tss.io_map_base = sizeof(TaskStateSegment);
   snp::SnpFirmware& fw = firmware();
@@ -192,6 +199,14 @@ snp::GhcbClient* current_ghcb() {
     if (&g_contexts[i]->tcb == self) return &g_contexts[i]->ghcb;
   }
   return g_boot_ghcb;
+}
+
+snp::ExceptionGate& current_exception_gate() {
+  ThreadControlBlock* self = current_tcb();
+  for (std::size_t i = 0; i < g_context_count; ++i) {
+    if (&g_contexts[i]->tcb == self) return g_contexts[i]->exceptions;
+  }
+  return g_boot_exceptions;
 }
 
 void set_current_ghcb(snp::GhcbClient* boot_ghcb) {

@@ -9,9 +9,9 @@
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/formats/snp/cpuid_page.h"
 #include "cvtpm/formats/snp/ghcb_msr_protocol.h"
+#include "cvtpm/snp/exception_gate.h"
 #include "cvtpm/snp/firmware.h"
 #include "cvtpm/snp/ghcb_msr.h"
-#include "cvtpm/snp/vc_handler.h"
 #include "cvtpm/vtpm/tpm_engine.h"
 #include "mm/firmware_heap.h"
 #include "mm/heap_allocator.h"
@@ -28,6 +28,7 @@ namespace fs = formats::snp;
 
 namespace {
 
+constexpr int kHvVector = 28;
 constexpr int kVcVector = 29;
 
 // The firmware log for the SNP code.
@@ -82,15 +83,16 @@ void GhcbPortIo::write8(std::uint16_t port, std::uint8_t value) {
 }
 
 bool vc_exception(x86::ExceptionFrame& frame) {
-  // A guest page or guest VMSA that stopped being validated: the guarded copy fails instead.
-  if (x86::fix_up_guarded_access(frame)) return true;
-  snp::GhcbClient* ghcb = current_ghcb();
-  if (ghcb == nullptr) return false;
   snp::VcRegisters regs{frame.rax, frame.rbx, frame.rcx, frame.rdx, frame.rip};
   // The instruction is the firmware's own code (#VC is raised for it, at CPL0 in VMPL0).
-  const auto* code = reinterpret_cast<const std::uint8_t*>(frame.rip);
-  const snp::VcResult result = snp::handle_vc(frame.error_code, {code, 15}, regs,
-                                              g_firmware->cpuid(), x86::read_cr4(), *ghcb);
+  const snp::VcException vc{frame.error_code,
+                            {reinterpret_cast<const std::uint8_t*>(frame.rip), 15},
+                            x86::guarded_fault_resume(frame.rip)};
+  const snp::VcResult result = current_exception_gate().on_vc(
+      g_hardware, vc, regs, g_firmware->cpuid(), x86::read_cr4(), current_ghcb());
+  if (result == snp::VcResult::kNested || result == snp::VcResult::kGhcbBusy) {
+    x86::halt_forever();  // termination is requested; nothing here may run on
+  }
   if (result != snp::VcResult::kHandled) {
     log::error("snp: #VC for exit code 0x%lx at 0x%lx: %s",
                static_cast<unsigned long>(frame.error_code), static_cast<unsigned long>(frame.rip),
@@ -102,6 +104,13 @@ bool vc_exception(x86::ExceptionFrame& frame) {
   frame.rcx = regs.rcx;
   frame.rdx = regs.rdx;
   frame.rip = regs.rip;
+  return true;
+}
+
+// #HV (Restricted Injection's only injectable event): no doorbell page is registered, so there is
+// nothing to process (snp/exception_gate.h).
+bool hv_exception(x86::ExceptionFrame&) {
+  if (!current_exception_gate().on_hv(g_hardware)) x86::halt_forever();
   return true;
 }
 
@@ -170,6 +179,7 @@ void log_early_state() {
 
 void install_vc_handler() {
   x86::set_exception_handler(kVcVector, vc_exception);
+  x86::set_exception_handler(kHvVector, hv_exception);
 }
 
 void accept_firmware_memory() {

@@ -83,6 +83,8 @@ class SnpFirmware {
   const formats::boot::BootParams& params() const { return params_; }
   const HypervisorInfo& hypervisor() const { return hypervisor_; }
   const CpuidTable& cpuid() const { return cpuid_; }
+  // SEV_FEATURES of VMPL0, from SEV_STATUS (which the hypervisor cannot intercept).
+  std::uint64_t vmpl0_sev_features() const { return vmpl0_sev_features_; }
   GhcbClient& ghcb() { return ghcb_; }
   SnpPlatform& platform() { return platform_.get(); }
   vtpm::Dispatcher& dispatcher() { return dispatcher_.get(); }
@@ -97,6 +99,7 @@ class SnpFirmware {
   Log& log_;
   formats::boot::BootParams params_{};
   HypervisorInfo hypervisor_{};
+  std::uint64_t vmpl0_sev_features_ = 0;
   CpuidTable cpuid_;
   GhcbClient ghcb_;
   GuestRam ram_;

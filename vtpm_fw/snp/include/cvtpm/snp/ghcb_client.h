@@ -20,6 +20,9 @@ class GhcbClient {
 
   bool bound() const { return hardware_ != nullptr; }
   std::uint64_t gpa() const { return gpa_; }
+  // Whether an exchange is in progress, from filling the page to reading the answer. An
+  // exception that arrives then must not use the page (ExceptionGate); a call made then fails.
+  bool busy() const { return busy_; }
   SnpHardware& hardware() const { return *hardware_; }
 
   // Port I/O of 1, 2 or 4 bytes.
@@ -56,6 +59,7 @@ class GhcbClient {
 
   SnpHardware* hardware_ = nullptr;
   std::uint64_t gpa_ = 0;
+  bool busy_ = false;
 };
 
 }  // namespace cvtpm::snp

@@ -25,6 +25,9 @@ enum class VcResult : std::uint8_t {
   kUndecodable,             // the bytes at RIP are not an instruction of that exit code
   kUnsupportedInstruction,  // e.g. string port I/O
   kHypervisorError,         // the GHCB exit failed
+  kNoGhcb,                  // before the vCPU has a GHCB
+  kNested,                  // a #VC while this vCPU handles one (ExceptionGate)
+  kGhcbBusy,                // a #VC while this vCPU's GHCB is mid-exchange (ExceptionGate)
 };
 
 const char* describe(VcResult result);
