@@ -5,20 +5,23 @@
 # it is. Outputs land in build/quickstart/.
 #
 #   examples/quickstart.sh            (after building: cmake --preset default && cmake --build --preset default)
-#   OVMF=/path/to/OVMF.fd examples/quickstart.sh     an SVSM-capable OVMF instead of Debian's
+#   OVMF=/path/to/OVMF.fd examples/quickstart.sh     another OVMF (default: Debian unstable's
+#                                                    SVSM-capable ovmf-generic, which
+#                                                    scripts/install-deps.sh downloads, else
+#                                                    Debian 12's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=build/bin
 out=build/quickstart
-ovmf=${OVMF:-/usr/share/OVMF/OVMF_CODE.fd}
+ovmf=${OVMF:-$(scripts/guest-assets.sh path ovmf-generic 2>/dev/null || echo /usr/share/OVMF/OVMF_CODE.fd)}
 image=$out/vtpm.igvm
 mkdir -p "$out"
 
 say() { printf '\n## %s\n' "$*"; }
 
 say "1. Build the IGVM image: the vTPM firmware (VMPL0) + OVMF ($ovmf)"
-# Debian's OVMF predates SVSM support (it has no calling-area section), so it could not run under
-# the firmware on an SNP host; the image still builds and measures. Pass OVMF=... for a real one.
+# Debian 12's OVMF predates SVSM support (it has no calling-area section), so it could not run
+# under the firmware on an SNP host; the image still builds and measures.
 allow=()
 if ! "$bin/cvtpm-igvmgen" build --firmware "$bin/cvtpm-fw.elf" --ovmf "$ovmf" -o "$image" 2>/dev/null; then
   echo "note: $ovmf has no SVSM calling area; building with --allow-non-svsm-ovmf (measurement only)"

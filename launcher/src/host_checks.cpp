@@ -153,7 +153,8 @@ std::vector<Requirement> evaluate_host(const HostFacts& f, std::uint64_t guest_m
             "launch_guest.sh does); whether this QEMU has the SVSM patches cannot be detected",
       svsm_qemu_fix);
   add("Host kernel with SVSM (multi-VMPL) support", Status::kUnknown,
-      "lives inside the host kernel; it cannot be detected from user space",
+      "lives inside the host kernel, as does Restricted Injection for the SVSM's VMPL0 (the "
+      "image's default SEV features); neither can be detected from user space",
       "the host kernel of COCONUT-SVSM's linux, branch 'svsm' (its INSTALL.md)");
 
   add("Memory for a " + mib(guest_memory_bytes) + " guest",
