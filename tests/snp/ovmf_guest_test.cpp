@@ -1,5 +1,5 @@
 // OVMF as the SVSM's guest, on the model: its PEI phase pre-validates all its RAM below 4 GiB
-// through the SVSM (model/guest_ovmf.h, written from edk2-stable202608), reading its RAM from the
+// through the SVSM (model/guest_ovmf.h, written from edk2's sources), reading its RAM from the
 // IGVM memory map the SVSM writes into OVMF's IGVM parameter area.
 #include <gtest/gtest.h>
 

@@ -1,15 +1,18 @@
-// OVMF's SEC and PEI phases under an SVSM, for the model, written from edk2 (edk2-stable202608,
-// the version of Debian's ovmf-generic 2026.08):
+// OVMF's SEC and PEI phases under an SVSM, for the model, written from edk2 at c5aa7e7
+// (2026-08-06; Debian's ovmf-generic 2026.08 packages edk2-stable202608, which was not available
+// to read: the same code is assumed):
 //   - SEC (OvmfPkg/Sec/AmdSev.c SecValidateSystemRam) validates [PcdOvmfSecValidatedStart,
 //     PcdOvmfSecValidatedEnd) through the SVSM, with SEC's 1 KiB work buffer (127 entries);
 //   - the RAM map: the IGVM memory map in OVMF's IGVM parameter area when its first entry is
 //     non-empty and sane (OvmfPkg/Library/PlatformInitLib/Igvm.c, PlatformIgvmMemoryMapFind and
 //     PlatformIgvmScanE820: 24-byte entries up to the first with zero pages, type 0 memory,
-//     type 1 reserved; an entry type with bits 15:4 set or a non-zero reserved field makes OVMF
-//     ignore the whole map), else the hypervisor's e820 map;
+//     type 1 reserved; a first entry with type bits 15:4 set or a non-zero reserved field makes
+//     OVMF ignore the whole map, later entries of other types are skipped), else the
+//     hypervisor's e820 map;
 //   - PEI's AmdSevSnpInitialize (OvmfPkg/PlatformPei/AmdSev.c): every system-RAM range that
 //     starts below 4 GiB is pre-validated, except [PcdOvmfSecPageTablesBase, PcdOvmfPeiMemFvBase)
-//     (validated before OVMF ran) and SEC's range (MemEncryptSevSnpPreValidateSystemRam,
+//     (validated before OVMF ran), the IGVM data-HOB ranges (none here) and SEC's range
+//     (MemEncryptSevSnpPreValidateSystemRam, DetectPreValidatedOverLap in
 //     BaseMemEncryptSevLib/X64/PeiSnpSystemRamValidate.c), with one page of buffer (506 entries);
 //   - through the SVSM (AmdSvsmLib.c SvsmPvalidate, SnpPageStateChangeInternal.c
 //     BuildPageStateBuffer): 2 MiB entries where a range allows, at most 506 entries per buffer

@@ -8,7 +8,7 @@
 // instructions (the #VC path raises none, and GhcbClient raises none mid-exchange); only a
 // hypervisor can cause them, by injecting #VC, which Restricted Injection forbids (AMD APM vol. 2,
 // 15.36.16: with SEV_FEATURES bit 3 set only #HV can be injected; VMRUN fails otherwise). Linux
-// keeps a backup GHCB for a #VC inside #VC and terminates when both are in use
+// keeps a backup GHCB for a #VC inside #VC and panics when both are in use
 // (arch/x86/coco/sev/, __sev_get_ghcb); cvtpm has nothing worth continuing for and
 // terminates the guest at once.
 //

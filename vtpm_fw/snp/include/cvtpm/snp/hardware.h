@@ -72,11 +72,12 @@ class SnpHardware {
   }
   // Invalidates cached translations and RMP permissions on every vCPU of the guest (after
   // permissions were taken away, so no vCPU keeps using a stale grant; APM vol. 2 §15.36.15):
-  // INVLPGB, then TLBSYNC to wait for every processor, as COCONUT-SVSM does after every RMP
-  // change (kernel/src/sev/tlb.rs). There is no fallback: a CR3 reload reaches only the
-  // processor that runs it, and the CPUID bit that reports INVLPGB comes from the hypervisor.
-  // Where the instruction is missing or intercepted, it faults and the SVSM stops (the boot
-  // probes it once, SnpFirmware::prepare).
+  // INVLPGB, then TLBSYNC to wait for every processor, as COCONUT-SVSM does after revoking
+  // permissions and before every entry into the guest VMPL (kernel/src/sev/tlb.rs,
+  // kernel/src/protocols/core.rs, kernel/src/vmm/execloop.rs). There is no fallback: a CR3 reload
+  // reaches only the processor that runs it, and the CPUID bit that reports INVLPGB comes from the
+  // hypervisor. Where the instruction is missing or intercepted, it faults and the SVSM stops (the
+  // boot probes it once, SnpFirmware::prepare).
   void flush_tlb_all_vcpus() { invalidate_all_processors(); }
 
   // --- Memory the guest controls --------------------------------------------------------------
