@@ -54,8 +54,10 @@ SvsmResult GuestMemory::write_outside(std::uint64_t gpa, std::span<const std::ui
       from_head = head.subspan(offset, chunk < head.size() - offset ? chunk : head.size() - offset);
     }
     const std::size_t rest = chunk - from_head.size();
-    const std::size_t tail_offset = offset + from_head.size() - head.size();
-    return platform_.write_guest(at, from_head, tail.subspan(tail_offset, rest));
+    // Only a chunk that reaches past the head takes from the tail (else the offset would wrap).
+    std::span<const std::uint8_t> from_tail;
+    if (rest != 0) from_tail = tail.subspan(offset + from_head.size() - head.size(), rest);
+    return platform_.write_guest(at, from_head, from_tail);
   });
 }
 
