@@ -34,10 +34,6 @@ constexpr std::uint64_t kApCaa = kScratch + 4 * k4K;
 constexpr std::uint64_t kBspGhcb = kScratch + 0x30'0000;  // never validated: can become shared
 constexpr std::uint32_t kApicId = 1;
 
-SvsmResult result_of(const SvsmRegisters& r) {
-  return static_cast<SvsmResult>(r.rax);
-}
-
 GuestSvsm discover_svsm(SnpBoot& b, GuestCpu& cpu) {
   return GuestSvsm(cpu, model::read_secrets(cpu, b.params().guest.secrets_gpa).caa);
 }

@@ -30,10 +30,6 @@ namespace core_call = vtpm::core_call;
 constexpr std::uint64_t k4K = 4096;
 constexpr std::uint64_t kScratch = SnpBoot::kGuestScratch;
 
-SvsmResult result_of(const SvsmRegisters& r) {
-  return static_cast<SvsmResult>(r.rax);
-}
-
 using RmpSnapshot = std::map<std::uint64_t, RmpEntry>;
 
 RmpSnapshot snapshot(Machine& m) {

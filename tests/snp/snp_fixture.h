@@ -30,6 +30,11 @@ using model::GuestSvsm;
 using model::Machine;
 using model::ModelHardware;
 
+// The result code of an SVSM call (RAX on return).
+inline vtpm::SvsmResult result_of(const vtpm::SvsmRegisters& r) {
+  return static_cast<vtpm::SvsmResult>(r.rax);
+}
+
 // Log lines kept for the test to look at (and printed when a test fails).
 class CaptureLog final : public Log {
  public:

@@ -28,10 +28,6 @@ namespace core_call = vtpm::core_call;
 constexpr std::uint64_t k4K = 4096;
 constexpr std::uint64_t kScratch = SnpBoot::kGuestScratch;
 
-SvsmResult result_of(const SvsmRegisters& r) {
-  return static_cast<SvsmResult>(r.rax);
-}
-
 fs::Vmsa guest_reset_vmsa() {
   fs::Vmsa vmsa;
   build_reset_vmsa(vmsa, {0xFFFFFFF0, 2, 1, 0x00A00F11});
