@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "cvtpm/snp/aes_gcm.h"
+#include "cvtpm/crypto/aes_gcm.h"
 #include "libc/shim.h"
 #include "selftest/check.h"
 
@@ -100,23 +100,23 @@ bool digest_matches(const EVP_MD* md, const unsigned char* expected, unsigned in
 }
 
 bool aes_gcm_known_answer(Checks& checks) {
-  const std::uint8_t key[snp::aes_gcm::kKeySize] = {};
-  const std::uint8_t iv[snp::aes_gcm::kIvSize] = {};
+  const std::uint8_t key[crypto::aes_gcm::kKeySize] = {};
+  const std::uint8_t iv[crypto::aes_gcm::kIvSize] = {};
   const std::uint8_t plaintext[16] = {};
   std::uint8_t ciphertext[16];
-  std::uint8_t tag[snp::aes_gcm::kTagSize];
-  const bool encrypted = snp::aes_gcm::encrypt(key, iv, {}, plaintext, ciphertext, tag) &&
+  std::uint8_t tag[crypto::aes_gcm::kTagSize];
+  const bool encrypted = crypto::aes_gcm::encrypt(key, iv, {}, plaintext, ciphertext, tag) &&
                          libc::memcmp(ciphertext, kGcmCiphertext, 16) == 0 &&
                          libc::memcmp(tag, kGcmTag, 16) == 0;
   bool ok = checks.expect(encrypted, "OpenSSL AES-256-GCM known answer (GCM test case 14)");
 
   std::uint8_t decrypted[16];
-  const bool opened = snp::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, kGcmTag, decrypted) &&
+  const bool opened = crypto::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, kGcmTag, decrypted) &&
                       libc::memcmp(decrypted, plaintext, 16) == 0;
-  std::uint8_t forged[snp::aes_gcm::kTagSize];
+  std::uint8_t forged[crypto::aes_gcm::kTagSize];
   libc::memcpy(forged, kGcmTag, sizeof forged);
   forged[0] ^= 0x80;
-  const bool rejected = !snp::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, forged, decrypted);
+  const bool rejected = !crypto::aes_gcm::decrypt(key, iv, {}, kGcmCiphertext, forged, decrypted);
   ok &= checks.expect(opened && rejected, "OpenSSL AES-256-GCM opens it, rejects a forged tag");
   return ok;
 }

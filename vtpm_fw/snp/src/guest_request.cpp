@@ -2,13 +2,14 @@
 
 #include <cstring>
 
+#include "cvtpm/crypto/aes_gcm.h"
 #include "cvtpm/formats/snp/ghcb.h"
-#include "cvtpm/snp/aes_gcm.h"
 #include "cvtpm/snp/report_check.h"
 
 namespace cvtpm::snp {
 
 namespace fs = formats::snp;
+namespace aes_gcm = crypto::aes_gcm;
 
 namespace {
 

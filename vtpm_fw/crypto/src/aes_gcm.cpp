@@ -1,10 +1,10 @@
-#include "cvtpm/snp/aes_gcm.h"
+#include "cvtpm/crypto/aes_gcm.h"
 
 #include <cstring>
 
 #include <openssl/evp.h>
 
-namespace cvtpm::snp::aes_gcm {
+namespace cvtpm::crypto::aes_gcm {
 namespace {
 
 class CipherContext {
@@ -79,4 +79,4 @@ bool decrypt(std::span<const std::uint8_t, kKeySize> key, std::span<const std::u
   return ok;
 }
 
-}  // namespace cvtpm::snp::aes_gcm
+}  // namespace cvtpm::crypto::aes_gcm

@@ -1,12 +1,13 @@
 // AES-256-GCM with a 96-bit IV and a 128-bit tag, through OpenSSL's EVP interface (libcrypto is
-// linked into the firmware): the cipher of SNP guest messages. Freestanding.
+// linked into the firmware): the cipher of SNP guest messages (vtpm_fw/snp) and of the sealed
+// vTPM state (vtpm_fw/state). Freestanding.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
-namespace cvtpm::snp::aes_gcm {
+namespace cvtpm::crypto::aes_gcm {
 
 inline constexpr std::size_t kKeySize = 32;
 inline constexpr std::size_t kIvSize = 12;
@@ -22,4 +23,4 @@ bool decrypt(std::span<const std::uint8_t, kKeySize> key, std::span<const std::u
              std::span<const std::uint8_t> aad, std::span<const std::uint8_t> ciphertext,
              std::span<const std::uint8_t, kTagSize> tag, std::span<std::uint8_t> out);
 
-}  // namespace cvtpm::snp::aes_gcm
+}  // namespace cvtpm::crypto::aes_gcm
