@@ -302,6 +302,7 @@ int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
   o.options.ready_timeout = std::chrono::seconds(o.ready_timeout);
   if (o.guest && o.options.smoke) throw InputError("--smoke", "not with --guest");
   o.options.guest = guest_options(o);
+  check_state_options(o.options);
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &sa, nullptr);
@@ -388,6 +389,18 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       ->add_option("--ready-timeout", emulate.ready_timeout,
                    "Seconds the firmware may take to come up (default 120)")
       ->type_name("SECONDS");
+  emulate_cmd
+      ->add_option("--state", emulate.options.state_file,
+                   "Persistent vTPM: its sealed state lives in FILE, read at boot and written "
+                   "after every change (created if absent; docs/persistence.md)")
+      ->type_name("FILE");
+  emulate_cmd->add_flag("--state-reset", emulate.options.state_reset,
+                        "With --state: start a new TPM; the first write replaces FILE");
+  emulate_cmd
+      ->add_option("--dev-key", emulate.options.dev_key,
+                   "With --state: the INSECURE development key, 64 hex digits (default: the "
+                   "published one)")
+      ->type_name("HEX");
 
   if (auto status = parse_command_line(app, kTool, argc, argv, out, err)) return *status;
 

@@ -5,13 +5,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
 #include "cvtpm/launch/qemu_command.h"
+#include "cvtpm/launch/state_server.h"
+#include "cvtpm/launch/state_store.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
@@ -59,7 +64,69 @@ struct Step {
   std::vector<std::string> argv;
 };
 
+// The complete lines a growing log file gained since the last call.
+class LineFollower {
+ public:
+  explicit LineFollower(fs::path path) : path_(std::move(path)) {}
+  std::vector<std::string> next() {
+    const std::string text = read_text(path_);
+    std::vector<std::string> lines;
+    while (offset_ < text.size()) {
+      const std::size_t end = text.find('\n', offset_);
+      if (end == std::string::npos) break;
+      lines.push_back(text.substr(offset_, end - offset_));
+      offset_ = end + 1;
+    }
+    return lines;
+  }
+
+ private:
+  fs::path path_;
+  std::size_t offset_ = 0;
+};
+
+// A Unix socket QEMU listens on (server=on,wait=off), retried until it exists; -1 when `give_up`.
+int connect_unix(const std::string& path, const std::atomic<bool>& give_up) {
+  while (!give_up) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+      ::close(fd);
+      return -1;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
+}
+
+bool is_hex_key(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
 }  // namespace
+
+void check_state_options(const EmulateOptions& o) {
+  if (o.state_file.empty()) {
+    if (o.state_reset) throw InputError("--state-reset", "needs --state");
+    if (!o.dev_key.empty()) throw InputError("--dev-key", "needs --state");
+    return;
+  }
+  const fs::path file(o.state_file);
+  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError("--state", dir.string() + ": no such directory");
+  if (fs::exists(file, ec) && !fs::is_regular_file(file, ec)) {
+    throw InputError("--state", o.state_file + ": not a regular file");
+  }
+  if (!o.dev_key.empty() && !is_hex_key(o.dev_key)) {
+    throw InputError("--dev-key", "must be 64 hex digits (32 bytes)");
+  }
+}
 
 std::uint16_t find_free_port_pair() {
   // Ephemeral-range candidates; the bridge binds them right after, so a collision is unlikely
@@ -176,6 +243,13 @@ class FirmwareVm {
     plan.link_socket = (dir / "vtpm-link.sock").string();
     std::error_code ec;
     fs::remove(plan.link_socket, ec);
+    if (!o.state_file.empty()) {
+      plan.state_socket = (dir / "state.sock").string();
+      fs::remove(plan.state_socket, ec);
+      plan.append = "state";
+      if (!o.dev_key.empty()) plan.append += " devkey=" + o.dev_key;
+      start_state_server(o, plan.state_socket);
+    }
     qemu_.emplace(emulation_qemu_command(plan),
                   ChildProcess::Options{{}, dir / "qemu.log", dir / "qemu.log"});
     // QEMU creates the link socket at start-up; the bridge keeps retrying until it can connect.
@@ -190,11 +264,13 @@ class FirmwareVm {
   // Waits until the bridge reports the firmware's link up; returns why not otherwise. With
   // `progress`, the firmware's boot stages are copied there as they appear on its console.
   std::string wait_ready(std::chrono::seconds timeout, const std::atomic<bool>& stop,
-                         std::ostream* progress) {
+                         std::ostream* progress, std::ostream& out) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t shown = 0;
     for (;;) {
       if (progress) shown = show_stages(*progress, shown);
+      show_state(out);
+      if (!refusal_.empty()) return "the firmware refused the stored vTPM state (above)";
       if (read_text(dir_ / "bridge.log").find("firmware link up") != std::string::npos) {
         return "";
       }
@@ -230,7 +306,31 @@ class FirmwareVm {
   void stop() {
     bridge_->stop(SIGTERM, 2s);
     qemu_->stop(SIGTERM, 5s);
+    state_stop_ = true;
+    if (state_thread_.joinable()) state_thread_.join();
   }
+
+  ~FirmwareVm() {
+    state_stop_ = true;
+    if (state_thread_.joinable()) state_thread_.join();
+  }
+
+  // Copies the persistence lines to `out`: the firmware's ("state: ...", including a refusal)
+  // and the host state server's (state.log). Returns whether the firmware refused its state.
+  bool show_state(std::ostream& out) {
+    if (!state_) return false;
+    for (const std::string& line : console_follower_.next()) {
+      const auto at = line.find("] ");
+      const std::string text = at == std::string::npos ? line : line.substr(at + 2);
+      if (text.find("state: ") == std::string::npos) continue;
+      out << "  firmware " << text << "\n";
+      if (text.find("state: REFUSED") != std::string::npos && refusal_.empty()) refusal_ = text;
+    }
+    for (const std::string& line : state_follower_.next()) out << "  host " << line << "\n";
+    out.flush();
+    return !refusal_.empty();
+  }
+  const std::string& refusal() const { return refusal_; }
 
  private:
   // The console's "init:" and "ready:" lines after the first `shown`; returns how many there are.
@@ -248,9 +348,35 @@ class FirmwareVm {
     return std::max(seen, shown);
   }
 
+  // The host's end of the state link, on its own thread for QEMU's lifetime: the file store and
+  // the protocol, logging to state.log (which show_state() copies to the user).
+  void start_state_server(const EmulateOptions& o, const std::string& socket) {
+    state_ = true;
+    auto store = std::make_shared<FileStateStore>(o.state_file);
+    const bool reset = o.state_reset;
+    const fs::path log_path = dir_ / "state.log";
+    state_thread_ = std::thread([this, store, reset, socket, log_path] {
+      std::ofstream log(log_path, std::ios::app);
+      StateLinkServer server(*store, reset, &log);
+      const int fd = connect_unix(socket, state_stop_);
+      if (fd < 0) return;
+      log << "state: serving " << store->path().string() << (reset ? " (--state-reset)" : "")
+          << "\n"
+          << std::flush;
+      serve_state_link(fd, server, state_stop_);
+      ::close(fd);
+    });
+  }
+
   fs::path dir_;
   std::optional<ChildProcess> qemu_;
   std::optional<ChildProcess> bridge_;
+  bool state_ = false;
+  std::atomic<bool> state_stop_{false};
+  std::thread state_thread_;
+  LineFollower console_follower_{dir_ / "console.log"};
+  LineFollower state_follower_{dir_ / "state.log"};
+  std::string refusal_;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -300,10 +426,12 @@ int run_guest_vm(const EmulateOptions& o, FirmwareVm& firmware, const fs::path& 
     if (stop) break;
     problem = firmware.ended();
     if (!problem.empty()) break;
+    firmware.show_state(out);
     std::this_thread::sleep_for(50ms);
   }
   if (guest_status < 0) guest_status = guest.stop(SIGTERM, 5s);
   firmware.stop();
+  firmware.show_state(out);
   out << "\n";
   if (!problem.empty()) {
     err << "cvtpm-launch: error: " << problem << "; the guest VM was stopped\n"
@@ -330,6 +458,7 @@ int run_emulation(const EmulateOptions& o, std::ostream& out, std::ostream& err,
                   const std::atomic<bool>& stop) {
   const auto started = std::chrono::steady_clock::now();
   if (o.guest) check_guest_options(*o.guest);
+  check_state_options(o);
   if (!fs::is_regular_file(o.firmware)) {
     throw InputError(
         o.firmware,
@@ -355,13 +484,23 @@ int run_emulation(const EmulateOptions& o, std::ostream& out, std::ostream& err,
   out << "Emulating the cvtpm vTPM firmware under QEMU TCG (native platform: no SEV-SNP, no "
          "VMPLs; the TPM and the SVSM vTPM protocol path are the same code)\n"
       << "  logs: " << dir.string() << "/{console.log,qemu.log,bridge.log"
-      << (o.guest ? ",guest-qemu.log" : "") << "}\n";
+      << (o.guest ? ",guest-qemu.log" : "") << (o.state_file.empty() ? "" : ",state.log") << "}\n";
+  if (!o.state_file.empty()) {
+    out << "  vTPM state: " << o.state_file << (o.state_reset ? " (--state-reset: a new TPM)" : "")
+        << ", sealed with the INSECURE development key (emulation only)\n";
+  }
   out.flush();
 
   FirmwareVm firmware(o, dir, port, qemu_socket);
-  const std::string problem = firmware.wait_ready(o.ready_timeout, stop, o.guest ? &out : nullptr);
+  const std::string problem =
+      firmware.wait_ready(o.ready_timeout, stop, o.guest ? &out : nullptr, out);
   if (!problem.empty()) {
     firmware.stop();
+    firmware.show_state(out);
+    if (!firmware.refusal().empty()) {
+      err << "cvtpm-launch: error: " << firmware.refusal() << "\n";
+      return 1;
+    }
     err << "cvtpm-launch: error: emulation failed: " << problem << "\n" << firmware.log_tails();
     return 1;
   }
@@ -387,13 +526,17 @@ int run_emulation(const EmulateOptions& o, std::ostream& out, std::ostream& err,
   } else {
     out << "Ctrl-C stops the emulation.\n";
     out.flush();
-    while (!stop && firmware.ended().empty()) std::this_thread::sleep_for(100ms);
+    while (!stop && firmware.ended().empty()) {
+      firmware.show_state(out);
+      std::this_thread::sleep_for(100ms);
+    }
     if (!stop) {
       err << "cvtpm-launch: " << firmware.ended() << "\n";
       status = 1;
     }
   }
   firmware.stop();
+  firmware.show_state(out);
   out << "emulation stopped; QEMU is gone\n";
   std::error_code ec;
   if (!temp.empty() && status == 0) fs::remove_all(temp, ec);

@@ -86,30 +86,37 @@ std::vector<std::string> snp_qemu_command(const LaunchPlan& p) {
 }
 
 std::vector<std::string> emulation_qemu_command(const EmulationPlan& p) {
-  return {p.qemu,
-          "-machine",
-          "q35",
-          "-accel",
-          "tcg",
-          "-cpu",
-          "max",  // TCG's default CPU model has no RDRAND; the firmware needs it
-          "-smp",
-          "1",
-          "-m",
-          std::to_string(p.memory_mib) + "M",
-          "-display",
-          "none",
-          "-vga",
-          "none",
-          "-nic",
-          "none",
-          "-no-reboot",
-          "-kernel",
-          p.firmware,
-          "-serial",
-          "file:" + p.console_log,
-          "-serial",
-          "unix:" + p.link_socket + ",server=on,wait=off"};
+  std::vector<std::string> argv = {
+      p.qemu,
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-cpu",
+      "max",  // TCG's default CPU model has no RDRAND; the firmware needs it
+      "-smp",
+      "1",
+      "-m",
+      std::to_string(p.memory_mib) + "M",
+      "-display",
+      "none",
+      "-vga",
+      "none",
+      "-nic",
+      "none",
+      "-no-reboot",
+      "-kernel",
+      p.firmware,
+      "-serial",
+      "file:" + p.console_log,
+      "-serial",
+      "unix:" + p.link_socket + ",server=on,wait=off"};
+  if (!p.state_socket.empty()) {
+    // COM3 (hw/char/serial-isa.c: the third ISA serial port is 0x3e8).
+    argv.insert(argv.end(), {"-serial", "unix:" + p.state_socket + ",server=on,wait=off"});
+  }
+  if (!p.append.empty()) argv.insert(argv.end(), {"-append", p.append});
+  return argv;
 }
 
 std::vector<std::string> guest_vm_qemu_command(const GuestVmPlan& p) {

@@ -301,6 +301,27 @@ TEST_F(LaunchCli, BadInputStartsNothing) {
   expect_bad_input(with({}), "--igvm: required");
 }
 
+// `emulate --state`'s options are checked before anything starts (no QEMU: these never boot).
+TEST_F(LaunchCli, EmulateStateBadInputStartsNothing) {
+  auto emulate = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "emulate");
+    return launch(args);
+  };
+  const std::string state = (dir_.path() / "vtpm.state").string();
+  expect_one_line_error(emulate({"--state-reset"}), "cvtpm-launch", "--state-reset: needs --state");
+  expect_one_line_error(emulate({"--dev-key", std::string(64, '1')}), "cvtpm-launch",
+                        "--dev-key: needs --state");
+  expect_one_line_error(emulate({"--state", state, "--dev-key", "12"}), "cvtpm-launch",
+                        "--dev-key: must be 64 hex digits (32 bytes)");
+  expect_one_line_error(emulate({"--state", state, "--dev-key", std::string(64, 'g')}),
+                        "cvtpm-launch", "--dev-key: must be 64 hex digits (32 bytes)");
+  expect_one_line_error(emulate({"--state", "/nonexistent/dir/vtpm.state"}), "cvtpm-launch",
+                        "--state: /nonexistent/dir: no such directory");
+  expect_one_line_error(emulate({"--state", dir_.path().string()}), "cvtpm-launch",
+                        "--state: " + dir_.path().string() + ": not a regular file");
+  EXPECT_FALSE(fs::exists(state));
+}
+
 // `emulate --guest`'s options are checked before anything starts (no QEMU: these never boot).
 TEST_F(LaunchCli, EmulateGuestBadInputStartsNothing) {
   const std::string file = dir_.write("file.bin", std::vector<std::uint8_t>{1}).string();

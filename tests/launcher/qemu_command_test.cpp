@@ -86,6 +86,17 @@ TEST(EmulationCommand, NativeFirmwareUnderTcg) {
   expect_golden("emulation", emulation_qemu_command(p));
 }
 
+// `emulate --state`: the state link on COM3 (the third -serial) and the firmware's options.
+TEST(EmulationCommand, PersistentStateOnTheThirdSerialPort) {
+  EmulationPlan p;
+  p.firmware = "/opt/cvtpm/cvtpm-fw.elf";
+  p.console_log = "/run/cvtpm/console.log";
+  p.link_socket = "/run/cvtpm/vtpm-link.sock";
+  p.state_socket = "/run/cvtpm/state.sock";
+  p.append = "state devkey=" + std::string(64, 'a');
+  expect_golden("emulation_state", emulation_qemu_command(p));
+}
+
 // `emulate --guest`: Debian 12's OVMF as two flash images, the CRB TPM on the tpm-emulator
 // backend, a kernel loaded by OVMF.
 TEST(GuestVmCommand, DebianOvmfWithAKernel) {

@@ -43,8 +43,10 @@ firmware_server() {
   wait $qemu_pid 2>/dev/null
 }
 
-# start_tpm_server KIND PORT DIR [CVTPM_VTPMD | CVTPM_FW_ELF CVTPM_TPM_BRIDGE]: KIND is vtpmd,
-# swtpm or firmware; logs to DIR/server.log (swtpm keeps its state in DIR/state). Sets
+# start_tpm_server KIND PORT DIR [CVTPM_VTPMD | CVTPM_FW_ELF CVTPM_TPM_BRIDGE | CVTPM_LAUNCH]: KIND
+# is vtpmd, swtpm, firmware or launch-state (`cvtpm-launch emulate --state DIR/vtpm.state`: the
+# firmware with its persistent state, docs/persistence.md; its logs in DIR/launch); logs to
+# DIR/server.log (swtpm keeps its state in DIR/state). Sets
 # tpm_server_pid. Returns once the data port accepts connections — for the firmware, once the
 # bridge reports the firmware link up (the TPM is manufactured) — (0) or the server died or never
 # got ready (1).
@@ -61,6 +63,17 @@ start_tpm_server() {
       for _ in $(seq 1200); do
         kill -0 "$tpm_server_pid" 2>/dev/null || return 1
         grep -q "firmware link up" "$dir/server.log" 2>/dev/null && return 0
+        sleep 0.05
+      done
+      return 1
+      ;;
+    launch-state)
+      "$4" emulate --port "$port" --state "$dir/vtpm.state" --log-dir "$dir/launch" \
+        >"$dir/server.log" 2>&1 &
+      tpm_server_pid=$!
+      for _ in $(seq 1200); do
+        kill -0 "$tpm_server_pid" 2>/dev/null || return 1
+        grep -q "vTPM ready on" "$dir/server.log" 2>/dev/null && return 0
         sleep 0.05
       done
       return 1

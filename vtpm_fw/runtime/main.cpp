@@ -288,7 +288,7 @@ extern "C" [[noreturn]] void fw_main(std::uint32_t entry_eax, std::uint64_t boot
     fw::panic("fault test: %s did not fault", fw::selftest::fault_name(info.fault));
   }
 
-  fw::native::NativeVtpm& vtpm = fw::native::start_vtpm(info, fw::identity_limit());
+  fw::native::NativeVtpm& vtpm = fw::native::start_vtpm(info, fw::identity_limit(), fw::g_port_io);
   fw::log::info("ready: vTPM up in %lu us",
                 static_cast<unsigned long>(fw::x86::tsc_clock::uptime_ns() / 1000));
   fw::log_memory_use("at vTPM ready");

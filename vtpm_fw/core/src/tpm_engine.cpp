@@ -41,6 +41,10 @@ const char* describe(EngineFailure failure) {
       return "the TPM is powered off";
     case EngineFailure::kResponseTooLarge:
       return "the TPM response does not fit the vTPM buffer";
+    case EngineFailure::kBadState:
+      return "the saved TPM state is empty or its EK is invalid";
+    case EngineFailure::kPersistenceFailed:
+      return "writing the TPM's state to storage failed; the TPM stays failed until reboot";
   }
   return "unknown engine failure";
 }
@@ -61,6 +65,13 @@ std::size_t TpmEngine::nv_bytes() const {
   std::size_t total = 0;
   for (const NvBlob& b : blobs_) total += b.size;
   return total;
+}
+
+std::span<const std::uint8_t> TpmEngine::permanent_state() const {
+  for (const NvBlob& b : blobs_) {
+    if (same_name(b.name, TPM_PERMANENT_ALL_NAME)) return {b.data, b.size};
+  }
+  return {};
 }
 
 void TpmEngine::clear_nv() {
@@ -92,8 +103,35 @@ Status<EngineError> TpmEngine::manufacture(const EngineConfig& config) {
   return Status<EngineError>::success();
 }
 
+Status<EngineError> TpmEngine::restore(const SavedTpm& saved) {
+  if (g_active != nullptr && g_active != this) return EngineError{EngineFailure::kInUse, 0};
+  if (saved.permanent.empty() || saved.permanent.size() > UINT32_MAX || saved.ek_public.empty() ||
+      saved.ek_public.size() > kMaxEkPublicSize) {
+    return EngineError{EngineFailure::kBadState, 0};
+  }
+  power_off();
+  clear_nv();
+  NvBlob* permanent = blob(TPM_PERMANENT_ALL_NAME);
+  if (!store_blob(*permanent, saved.permanent.data(),
+                  static_cast<std::uint32_t>(saved.permanent.size()))) {
+    return EngineError{EngineFailure::kLibtpms, TPM_FAIL};
+  }
+  manufactured_ = true;
+  std::memcpy(ek_public_, saved.ek_public.data(), saved.ek_public.size());
+  ek_public_size_ = saved.ek_public.size();
+  ek_algorithm_ = saved.ek_algorithm;
+  if (Status<EngineError> s = power_on(); !s) {
+    clear_nv();
+    manufactured_ = false;
+    ek_public_size_ = 0;
+    return s;
+  }
+  return Status<EngineError>::success();
+}
+
 Status<EngineError> TpmEngine::power_on() {
   if (!manufactured_) return EngineError{EngineFailure::kNotManufactured, 0};
+  if (persistence_failed_) return EngineError{EngineFailure::kPersistenceFailed, 0};
   if (g_active != nullptr && g_active != this) return EngineError{EngineFailure::kInUse, 0};
   power_off();
 
@@ -136,6 +174,7 @@ void TpmEngine::power_off() {
 Result<std::span<const std::uint8_t>, EngineError> TpmEngine::execute(
     std::span<std::uint8_t> command, std::uint8_t locality) {
   if (!powered_) return EngineError{EngineFailure::kPoweredOff, 0};
+  if (persistence_failed_) return EngineError{EngineFailure::kPersistenceFailed, 0};
   locality_ = locality;
   std::uint32_t response_size = 0;
   const TPM_RESULT rc = TPMLIB_Process(&response_, &response_size, &response_capacity_,
@@ -246,22 +285,43 @@ std::uint32_t TpmEngine::nv_load(unsigned char** data, std::uint32_t* length,
   return TPM_SUCCESS;
 }
 
+bool TpmEngine::store_blob(NvBlob& b, const unsigned char* data, std::uint32_t length) {
+  if (length > b.capacity) {
+    if (length > UINT32_MAX - kNvGranule) return false;
+    const std::uint32_t capacity = (length + kNvGranule - 1) / kNvGranule * kNvGranule;
+    auto* grown = static_cast<std::uint8_t*>(allocator_.allocate(capacity, kNvAlignment));
+    if (grown == nullptr) return false;  // the old state stays intact
+    if (b.data != nullptr) allocator_.deallocate(b.data, b.capacity, kNvAlignment);
+    b.data = grown;
+    b.capacity = capacity;
+  }
+  if (length != 0) std::memcpy(b.data, data, length);
+  b.size = length;
+  return true;
+}
+
 std::uint32_t TpmEngine::nv_store(const unsigned char* data, std::uint32_t length,
                                   std::uint32_t /*tpm_number*/, const char* name) {
   if (g_active == nullptr || name == nullptr) return TPM_FAIL;
-  NvBlob* b = g_active->blob(name);
+  TpmEngine& engine = *g_active;
+  NvBlob* b = engine.blob(name);
   if (b == nullptr || (data == nullptr && length != 0)) return TPM_FAIL;
-  if (length > b->capacity) {
-    if (length > UINT32_MAX - kNvGranule) return TPM_FAIL;
-    const std::uint32_t capacity = (length + kNvGranule - 1) / kNvGranule * kNvGranule;
-    auto* grown = static_cast<std::uint8_t*>(g_active->allocator_.allocate(capacity, kNvAlignment));
-    if (grown == nullptr) return TPM_FAIL;  // the old state stays intact
-    if (b->data != nullptr) g_active->allocator_.deallocate(b->data, b->capacity, kNvAlignment);
-    b->data = grown;
-    b->capacity = capacity;
+  if (engine.persistence_failed_) return TPM_FAIL;
+  const bool permanent = same_name(name, TPM_PERMANENT_ALL_NAME);
+  // libtpms commits only after a change, but the marshaled state can come out identical (an
+  // orderly update that restores a value): nothing to write then.
+  const bool unchanged =
+      b->size == length && (length == 0 || std::memcmp(b->data, data, length) == 0);
+  if (!engine.store_blob(*b, data, length)) return TPM_FAIL;
+  if (!permanent || unchanged || engine.sink_ == nullptr) return TPM_SUCCESS;
+  // libtpms' NvCommit: the command's response does not exist yet. A failure here makes libtpms
+  // enter failure mode (ExecCommand.c: "If the NV commit fails, the TPM should be put in
+  // failure mode"); the latch keeps the TPM failed across a power cycle too.
+  ++engine.state_writes_;
+  if (!engine.sink_->store_permanent_state({b->data, b->size})) {
+    engine.persistence_failed_ = true;
+    return TPM_FAIL;
   }
-  if (length != 0) std::memcpy(b->data, data, length);
-  b->size = length;
   return TPM_SUCCESS;
 }
 

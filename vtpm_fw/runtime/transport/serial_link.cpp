@@ -10,7 +10,7 @@ using formats::store_be;
 
 bool is_valid_frame_type(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(FrameType::kTpmCommand) &&
-         type <= static_cast<std::uint8_t>(FrameType::kResetAck);
+         type <= static_cast<std::uint8_t>(FrameType::kStateResponse);
 }
 
 std::size_t cobs_encode(const std::uint8_t* in, std::size_t size, std::uint8_t* out) {

@@ -31,11 +31,15 @@ enum class FrameType : std::uint8_t {
   kControlResponse = 4,  // firmware -> host
   kReset = 5,            // host -> firmware: link (re)start; the firmware answers kResetAck
   kResetAck = 6,
+  // The state link (COM3, formats/state/state_link.h): the firmware asks, the host answers.
+  kStateRequest = 7,   // firmware -> host
+  kStateResponse = 8,  // host -> firmware, with its request's sequence number
 };
 
 inline constexpr std::size_t kLinkHeaderSize = 2;   // type, sequence
 inline constexpr std::size_t kLinkTrailerSize = 4;  // CRC-32
-// Largest payload: a swtpm control request with 4096 bytes of data (4 + 12 + 4096), rounded up.
+// Largest payload: a swtpm control request with 4096 bytes of data (4 + 12 + 4096), rounded up;
+// a state-link chunk (a 40-byte header + 4096 bytes) fits too.
 inline constexpr std::size_t kMaxLinkPayload = 4160;
 inline constexpr std::size_t kMaxLinkBody = kLinkHeaderSize + kMaxLinkPayload + kLinkTrailerSize;
 // COBS adds one byte per 254 and one more; plus the two delimiters.

@@ -43,7 +43,18 @@ struct EmulateOptions {
   // firmware console the user may want to read).
   std::string log_dir;
   std::optional<GuestVmOptions> guest;
+  // Persistence (docs/persistence.md): the sealed state file served on the firmware's COM3;
+  // empty: an ephemeral TPM. `state_reset` offers no state until the first write replaces the
+  // file; `dev_key` (64 hex digits) replaces the published INSECURE development key.
+  std::string state_file;
+  bool state_reset = false;
+  std::string dev_key;
 };
+
+// Checks the persistence options (the state file's directory exists, the file is a regular file
+// if it exists, the dev key is 64 hex digits, --state-reset and --dev-key only with --state);
+// throws InputError naming the option.
+void check_state_options(const EmulateOptions& options);
 
 // Checks what a guest VM is given (files exist, combinations make sense) before anything starts;
 // throws InputError naming the option.

@@ -21,6 +21,11 @@ struct EmulationPlan {
   std::uint64_t memory_mib = 256;
   std::string console_log;
   std::string link_socket;
+  // Persistence (docs/persistence.md): the state link on COM3 (QEMU's third -serial), served by
+  // cvtpm-launch; empty for an ephemeral TPM.
+  std::string state_socket;
+  // The firmware's PVH command line (-append), e.g. "state devkey=..."; empty: none.
+  std::string append;
 };
 std::vector<std::string> emulation_qemu_command(const EmulationPlan& plan);
 

@@ -240,6 +240,26 @@ bool equals(const char* a, const char* b, std::size_t length) {
   return libc::strlen(b) == length && libc::strncmp(a, b, length) == 0;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Exactly 64 hex digits into 32 bytes; `out` is zeroed when the text is anything else.
+bool parse_hex_key(const char* text, std::size_t length, std::uint8_t (&out)[32]) {
+  bool ok = length == 2 * sizeof out;
+  for (std::size_t i = 0; ok && i < sizeof out; ++i) {
+    const int high = hex_digit(text[2 * i]);
+    const int low = hex_digit(text[2 * i + 1]);
+    ok = high >= 0 && low >= 0;
+    out[i] = ok ? static_cast<std::uint8_t>(high << 4 | low) : 0;
+  }
+  if (!ok) libc::memset(out, 0, sizeof out);
+  return ok;
+}
+
 }  // namespace
 
 void parse_command_line(const char* text, BootInfo& out) {
@@ -277,6 +297,7 @@ void parse_command_line(const char* text, BootInfo& out) {
     bool known = false;
     if (equal == nullptr) {
       if (equals(token, "selftest", length)) known = out.self_test = true;
+      if (equals(token, "state", length)) known = out.persistent_state = true;
     } else {
       const std::size_t key_length = static_cast<std::size_t>(equal - token);
       const char* value = equal + 1;
@@ -295,6 +316,10 @@ void parse_command_line(const char* text, BootInfo& out) {
             known = true;
           }
         }
+      } else if (equals(token, "devkey", key_length)) {
+        known = true;
+        out.dev_key_given = true;
+        out.dev_key_invalid = !parse_hex_key(value, value_length, out.dev_key);
       } else if (equals(token, "ek", key_length)) {
         for (const auto& e : kEks) {
           if (equals(value, e.name, value_length)) {

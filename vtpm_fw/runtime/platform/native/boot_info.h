@@ -68,6 +68,14 @@ struct BootInfo {
   formats::boot::EkAlgorithm ek_algorithm = formats::boot::EkAlgorithm::kRsa2048;
   FaultTest fault = FaultTest::kNone;
   ConsoleLevel log_level = ConsoleLevel::kDefault;
+  // Persistence (docs/persistence.md), PVH options "state" and "devkey=<64 hex digits>": the
+  // sealed TPM state on the state link (COM3), sealed with the INSECURE development key (the
+  // published default, or the one given). A malformed devkey= sets dev_key_invalid: the boot
+  // then refuses to start a persistent TPM rather than fall back to the default key.
+  bool persistent_state = false;
+  bool dev_key_given = false;
+  bool dev_key_invalid = false;
+  std::uint8_t dev_key[32] = {};
   char unknown_option[48] = {};  // the first option the parser did not recognise
 
   bool test_mode() const { return self_test || fault != FaultTest::kNone; }
@@ -94,7 +102,8 @@ bool read_snp_boot_info(std::uint64_t boot_params_gpa, const PhysicalMemory& mem
 std::uint16_t early_console_port(std::uint32_t entry_eax, std::uint64_t boot_params_gpa,
                                  const PhysicalMemory& memory);
 
-// Applies PVH command-line options ("selftest", "loglevel=...", "fault=...", "ek=...") to `out`.
+// Applies PVH command-line options ("selftest", "loglevel=...", "fault=...", "ek=...", "state",
+// "devkey=...") to `out`.
 void parse_command_line(const char* text, BootInfo& out);
 
 // True if [start, end) lies inside one RAM range.

@@ -7,6 +7,7 @@
 #include "cvtpm/vtpm/ek_template.h"
 #include "mm/firmware_heap.h"
 #include "panic/panic.h"
+#include "platform/native/native_state.h"
 
 namespace cvtpm::fw::native {
 
@@ -20,7 +21,7 @@ NativeVtpm::NativeVtpm(const NativePlatformConfig& config, const GuestArea& area
       guest(dispatcher, platform, area),
       handler(guest, engine) {}
 
-NativeVtpm& start_vtpm(const BootInfo& info, std::uint64_t identity_limit) {
+NativeVtpm& start_vtpm(const BootInfo& info, std::uint64_t identity_limit, console::PortIo& io) {
   // One service for the firmware's lifetime; constructed here, after the heap exists.
   alignas(NativeVtpm) static unsigned char storage[sizeof(NativeVtpm)];
   const NativePlatformConfig config{&info,
@@ -39,16 +40,25 @@ NativeVtpm& start_vtpm(const BootInfo& info, std::uint64_t identity_limit) {
   }
 
   const std::uint64_t started = x86::tsc_clock::uptime_ns();
-  const vtpm::Status<vtpm::EngineError> made = vtpm->engine.manufacture({info.ek_algorithm});
-  if (!made) {
-    panic("tpm: manufacturing failed: %s (code 0x%x)", vtpm::describe(made.error().failure),
-          made.error().code);
+  if (info.persistent_state) {
+    vtpm->persistent = &start_persistent_tpm(vtpm->engine, vtpm->allocator, info, io);
+  } else {
+    const vtpm::Status<vtpm::EngineError> made = vtpm->engine.manufacture({info.ek_algorithm});
+    if (!made) {
+      panic("tpm: manufacturing failed: %s (code 0x%x)", vtpm::describe(made.error().failure),
+            made.error().code);
+    }
   }
   const std::uint64_t took_us = (x86::tsc_clock::uptime_ns() - started) / 1000;
   if (!vtpm->guest.probe_vtpm()) panic("tpm: SVSM_VTPM_QUERY does not offer TPM_SEND_COMMAND");
   log::info(
-      "init: tpm: manufactured in %lu.%03lu ms: EK %s (%zu-byte TPMT_PUBLIC), %zu bytes of NV "
+      "init: tpm: %s in %lu.%03lu ms: EK %s (%zu-byte TPMT_PUBLIC), %zu bytes of NV "
       "state; SVSM vTPM protocol offers TPM_SEND_COMMAND",
+      vtpm->persistent == nullptr ? "manufactured"
+      : vtpm->persistent->evidence().status ==
+              static_cast<std::uint32_t>(state::StateStatus::kRestored)
+          ? "restored"
+          : "manufactured (derived seeds)",
       static_cast<unsigned long>(took_us / 1000), static_cast<unsigned long>(took_us % 1000),
       vtpm::ek_algorithm_name(info.ek_algorithm), vtpm->engine.ek_public().size(),
       vtpm->engine.nv_bytes());

@@ -7,6 +7,11 @@
 //   TPM2_Startup, exactly like a TPM after _TPM_Init. The service never starts the TPM for the
 //   guest: OVMF's Tcg2Pei sends TPM2_Startup(CLEAR) and Linux's driver sends it if it finds the
 //   TPM not started (TPM_RC_INITIALIZE).
+//   restore() brings back a TPM from a saved permanent state (persistence, docs/persistence.md)
+//   in the same powered-on state. A PermanentStateSink, once attached, receives libtpms'
+//   permanent state every time a command commits a change to it (libtpms' NvCommit), before the
+//   command's response exists; if it fails, libtpms enters failure mode and the engine refuses
+//   every later command and power-on: memory and storage never silently diverge.
 //
 // Freestanding.
 #pragma once
@@ -24,13 +29,15 @@
 namespace cvtpm::vtpm {
 
 enum class EngineFailure : std::uint8_t {
-  kInUse,             // another engine owns libtpms
-  kNotManufactured,   // power_on() before manufacture()
-  kLibtpms,           // a TPMLIB_* call failed; code = its TPM_RESULT
-  kBufferSize,        // libtpms refused the buffer size; code = the size it chose
-  kEkCreation,        // a command of the EK computation failed; code = its TPM_RC
-  kPoweredOff,        // execute() while the TPM is off
-  kResponseTooLarge,  // a response larger than the vTPM buffer carries; code = its size
+  kInUse,              // another engine owns libtpms
+  kNotManufactured,    // power_on() before manufacture()
+  kLibtpms,            // a TPMLIB_* call failed; code = its TPM_RESULT
+  kBufferSize,         // libtpms refused the buffer size; code = the size it chose
+  kEkCreation,         // a command of the EK computation failed; code = its TPM_RC
+  kPoweredOff,         // execute() while the TPM is off
+  kResponseTooLarge,   // a response larger than the vTPM buffer carries; code = its size
+  kBadState,           // restore() without a permanent state or with an invalid EK
+  kPersistenceFailed,  // the state sink failed a write: the TPM stays failed for this boot
 };
 
 struct EngineError {
@@ -43,6 +50,24 @@ const char* describe(EngineFailure failure);
 
 struct EngineConfig {
   EkAlgorithm ek_algorithm = EkAlgorithm::kRsa2048;
+};
+
+// A TPM saved earlier: libtpms' permanent state ("permall") and the EK computed for it.
+struct SavedTpm {
+  std::span<const std::uint8_t> permanent;
+  EkAlgorithm ek_algorithm;
+  std::span<const std::uint8_t> ek_public;  // marshaled TPMT_PUBLIC
+};
+
+// Where the permanent state goes when it changes (the persistent vTPM's storage).
+class PermanentStateSink {
+ public:
+  // Called with the new permanent state from inside the command that changed it. Returns false
+  // if it could not be made durable: the TPM then fails this command and every later one.
+  virtual bool store_permanent_state(std::span<const std::uint8_t> permanent) = 0;
+
+ protected:
+  ~PermanentStateSink() = default;
 };
 
 class TpmEngine {
@@ -62,6 +87,10 @@ class TpmEngine {
   // Manufactures a new TPM (discarding any previous state), computes its EK and leaves it
   // powered on, waiting for TPM2_Startup.
   Status<EngineError> manufacture(const EngineConfig& config);
+  // Brings back `saved` (discarding any current state) and leaves the TPM powered on, waiting
+  // for TPM2_Startup; the EK is taken as saved, not recomputed. kLibtpms if libtpms refuses the
+  // state.
+  Status<EngineError> restore(const SavedTpm& saved);
   // _TPM_Init with the state kept: the TPM comes back from its NV state and waits for
   // TPM2_Startup. Powers off first if needed (like a power loss: no implicit TPM2_Shutdown).
   Status<EngineError> power_on();
@@ -89,6 +118,15 @@ class TpmEngine {
   // Bytes of NV state held in memory (all blobs).
   std::size_t nv_bytes() const;
 
+  // libtpms' permanent state as last stored (empty before manufacture()).
+  std::span<const std::uint8_t> permanent_state() const;
+  // Attaches (or with nullptr detaches) the sink that makes permanent-state changes durable.
+  void set_state_sink(PermanentStateSink* sink) { sink_ = sink; }
+  // Whether a sink write failed (the TPM then refuses every command until the next boot).
+  bool persistence_failed() const { return persistence_failed_; }
+  // Permanent-state changes handed to the sink since construction.
+  std::uint64_t state_writes() const { return state_writes_; }
+
  private:
   struct NvBlob {
     const char* name;
@@ -115,8 +153,14 @@ class TpmEngine {
   static std::uint32_t io_physical_presence(unsigned char* present, std::uint32_t tpm_number);
   NvBlob* blob(const char* name);
 
+  // Stores `data` into `b` (growing it); false if memory runs out (the old contents stay).
+  bool store_blob(NvBlob& b, const unsigned char* data, std::uint32_t length);
+
   Allocator& allocator_;
   NvBlob blobs_[kBlobCount];
+  PermanentStateSink* sink_ = nullptr;
+  bool persistence_failed_ = false;
+  std::uint64_t state_writes_ = 0;
   bool manufactured_ = false;
   bool powered_ = false;
   std::uint8_t locality_ = 0;

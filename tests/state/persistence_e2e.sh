@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# persistence_e2e.sh BIN_DIR: the persistent vTPM end to end (docs/persistence.md), through
+# tpm2-tools against `cvtpm-launch emulate --state FILE` (the firmware under QEMU TCG, its state
+# on COM3, sealed with the INSECURE development key):
+#   1. boot 1 seals a secret under the SRK into a persistent handle, defines and writes an NV
+#      index and reads the EK; boot 2 with the same FILE unseals it, reads the NV index back and
+#      gets the same EK;
+#   2. another dev key, a corrupted, a truncated and a foreign FILE are refused with the reason
+#      on the launcher's output, and FILE is unchanged byte for byte;
+#   3. an older generation swapped in while the VM runs: the next NV write fails (TPM failure
+#      mode), FILE keeps the older bytes, nothing crashes;
+#   4. --state-reset: a new TPM with the same EK (derived seeds) and no NV index;
+#   5. QEMU killed with SIGKILL during state writes, CVTPM_STATE_KILL_LOOPS times (default 20):
+#      every next boot restores an intact generation holding at least every acknowledged write.
+# Every boot is bounded by a timeout. Exits 77 (CTest: skipped) when tpm2-tools or QEMU are
+# missing. By hand: tests/state/persistence_e2e.sh build/bin
+set -euo pipefail
+bin=${1:?usage: $0 BIN_DIR}
+bin=$(cd "$bin" && pwd)
+loops=${CVTPM_STATE_KILL_LOOPS:-20}
+need() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed"; exit 77; }; }
+need tpm2_startup
+need qemu-system-x86_64
+launch=$bin/cvtpm-launch
+[ -x "$launch" ] || { echo "FAIL: $launch missing"; exit 1; }
+
+work=$(mktemp -d)
+launcher_pid=
+cleanup() {
+  if [ -n "$launcher_pid" ] && kill -0 "$launcher_pid" 2>/dev/null; then
+    kill -INT "$launcher_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$launcher_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$launcher_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*"; for f in "$work"/launch*.out "$work"/logs/console.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done; exit 1; }
+step() { echo "# $*"; }
+
+port=$(python3 -c 'import socket
+for _ in range(100):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    t = socket.socket()
+    try:
+        t.bind(("127.0.0.1", p + 1)); t.close(); print(p); break
+    except OSError: t.close()')
+export TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$port"
+boots=0
+
+# start NAME ARGS...: runs the launcher in the background; waits (at most 180 s) until its vTPM is
+# ready (returns 0) or the launcher exits (returns 1, its output in $work/NAME.out).
+start() {
+  local name=$1; shift
+  rm -rf "$work/logs"
+  "$launch" emulate --port "$port" --log-dir "$work/logs" "$@" >"$work/$name.out" 2>&1 &
+  launcher_pid=$!
+  boots=$((boots + 1))
+  for _ in $(seq 1800); do
+    grep -q "vTPM ready on" "$work/$name.out" 2>/dev/null && return 0
+    kill -0 "$launcher_pid" 2>/dev/null || { wait "$launcher_pid" || true; launcher_pid=; return 1; }
+    sleep 0.1
+  done
+  fail "$name: the firmware did not come up within 180 s"
+}
+# stop: Ctrl-C to the launcher; it stops QEMU and the bridge.
+stop() {
+  [ -n "$launcher_pid" ] || return 0
+  kill -INT "$launcher_pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$launcher_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$launcher_pid" 2>/dev/null && fail "the launcher did not stop within 10 s"
+  wait "$launcher_pid" 2>/dev/null || true
+  launcher_pid=
+}
+# refused NAME WHY ARGS...: the launcher must refuse the state, naming WHY, and leave FILE as it was.
+refused() {
+  local name=$1 why=$2; shift 2
+  cp "$state" "$work/before"
+  if start "$name" --state "$state" "$@"; then stop; fail "$name: the firmware started with that state"; fi
+  grep -q "state: REFUSED" "$work/$name.out" || fail "$name: no 'state: REFUSED' line"
+  grep -qi -- "$why" "$work/$name.out" || fail "$name: the refusal does not say '$why'"
+  cmp -s "$state" "$work/before" || fail "$name: the state file changed"
+  echo "ok: $name refused ($(grep -o 'state: REFUSED: [^;(]*' "$work/$name.out" | head -1))"
+}
+
+state=$work/vtpm.state
+secret="cvtpm persistent secret $RANDOM"
+printf '%s' "$secret" >"$work/secret.txt"
+head -c 32 /dev/urandom >"$work/nvdata"
+nv=0x1500016
+handle=0x81010001
+
+step "boot 1: a new TPM sealed to $state"
+start boot1 --state "$state" || fail "boot 1 did not start"
+grep -q "INSECURE development key" "$work/logs/console.log" || fail "no INSECURE warning on the console"
+tpm2_startup -c
+tpm2_createek -c "$work/ek1.ctx" -G rsa -u "$work/ek1.pub" >/dev/null
+tpm2_flushcontext -t >/dev/null  # libtpms has three object slots
+tpm2_createprimary -C o -c "$work/srk.ctx" >/dev/null
+tpm2_flushcontext -t >/dev/null  # (saved contexts reload; tools leave what they load behind)
+tpm2_create -C "$work/srk.ctx" -i "$work/secret.txt" -u "$work/seal.pub" -r "$work/seal.priv" >/dev/null
+tpm2_flushcontext -t >/dev/null
+tpm2_load -C "$work/srk.ctx" -u "$work/seal.pub" -r "$work/seal.priv" -c "$work/seal.ctx" >/dev/null
+tpm2_evictcontrol -C o -c "$work/seal.ctx" "$handle" >/dev/null
+tpm2_nvdefine "$nv" -C o -s 32 -a "ownerread|ownerwrite|authread|authwrite" >/dev/null
+tpm2_nvwrite "$nv" -C o -i "$work/nvdata"
+tpm2_flushcontext -t >/dev/null
+tpm2_shutdown -c
+stop
+[ -s "$state" ] || fail "boot 1 left no state file"
+echo "ok: boot 1 ($(stat -c %s "$state") bytes of state)"
+
+step "boot 2: the same state"
+start boot2 --state "$state" || fail "boot 2 did not start"
+grep -q "restored generation" "$work/logs/console.log" || fail "boot 2 did not restore"
+tpm2_startup -c
+[ "$(tpm2_unseal -c "$handle")" = "$secret" ] || fail "boot 2 unsealed something else"
+tpm2_nvread "$nv" -C o -s 32 -o "$work/nvread" >/dev/null
+cmp -s "$work/nvread" "$work/nvdata" || fail "boot 2 read other NV data"
+tpm2_createek -c "$work/ek2.ctx" -G rsa -u "$work/ek2.pub" >/dev/null
+cmp -s "$work/ek1.pub" "$work/ek2.pub" || fail "boot 2 has another EK"
+tpm2_flushcontext -t >/dev/null
+tpm2_shutdown -c
+stop
+echo "ok: boot 2 unsealed the secret, read the NV index, same EK"
+
+step "refusals"
+refused other-dev-key "another key" --dev-key "$(printf '11%.0s' $(seq 32))"
+cp "$state" "$work/good"
+python3 - "$state" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0x20
+open(p, "wb").write(b)
+PY
+refused corrupted "does not verify"
+cp "$work/good" "$state"
+head -c -7 "$work/good" >"$state"
+refused truncated "truncated"
+rm -f "$state"
+start foreign-make --state "$state" --dev-key "$(printf '22%.0s' $(seq 32))" || fail "could not make a foreign state"
+stop
+refused foreign "another key"
+cp "$work/good" "$state"
+
+step "an older generation swapped in while the VM runs"
+start swap --state "$state" || fail "swap did not start"
+tpm2_startup -c
+cp "$state" "$work/older"
+head -c 32 /dev/urandom >"$work/nvdata2"
+tpm2_nvwrite "$nv" -C o -i "$work/nvdata2"
+cmp -s "$state" "$work/older" && fail "the NV write did not write a new generation"
+cp "$work/older" "$state"
+if tpm2_nvwrite "$nv" -C o -i "$work/nvdata" 2>/dev/null; then fail "a write over the swapped-in file succeeded"; fi
+cmp -s "$state" "$work/older" || fail "the swapped-in file was written over"
+for _ in $(seq 50); do grep -q "rolled back" "$work/swap.out" && break; sleep 0.1; done
+grep -q "rolled back" "$work/swap.out" || fail "the launcher did not report the conflict"
+grep -q "state: writing generation .* failed" "$work/logs/console.log" || fail "the firmware did not say why"
+kill -0 "$launcher_pid" || fail "the launcher died"
+stop
+echo "ok: the write was refused, the file kept, the TPM failed safe"
+
+step "--state-reset"
+cp "$work/good" "$state"
+start reset --state "$state" --state-reset || fail "reset did not start"
+tpm2_startup -c
+tpm2_createek -c "$work/ek3.ctx" -G rsa -u "$work/ek3.pub" >/dev/null
+cmp -s "$work/ek1.pub" "$work/ek3.pub" || fail "a reset TPM has another EK (seeds not derived)"
+if tpm2_nvread "$nv" -C o -s 32 >/dev/null 2>&1; then fail "the NV index survived --state-reset"; fi
+tpm2_flushcontext -t >/dev/null
+stop
+cmp -s "$state" "$work/good" && fail "--state-reset did not replace the state"
+echo "ok: same EK, no NV index"
+
+step "SIGKILL of QEMU during state writes, $loops times"
+tpm2_nvdefine_counter() {
+  tpm2_startup -c
+  # Eight full 2 KiB indices make every state write about 18 KiB (some 50 ms over the emulated
+  # UART), so a good share of the kills land inside a write.
+  head -c 2048 /dev/urandom >"$work/big"
+  for i in 1 2 3 4 5 6 7 8; do
+    tpm2_nvdefine "0x150010$i" -C o -s 2048 -a "ownerread|ownerwrite" >/dev/null
+    tpm2_nvwrite "0x150010$i" -C o -i "$work/big"
+  done
+  tpm2_nvdefine 0x1500020 -C o -s 8 -a "ownerread|ownerwrite|authread|authwrite" >/dev/null
+  head -c 8 /dev/zero >"$work/counter"
+  tpm2_nvwrite 0x1500020 -C o -i "$work/counter"
+}
+start kill0 --state "$state" || fail "kill loop: first boot"
+tpm2_nvdefine_counter
+stop
+acked=0
+interrupted=0
+for i in $(seq "$loops"); do
+  start "kill$i" --state "$state" || fail "kill loop $i: the state was refused after a kill"
+  tpm2_startup -c 2>/dev/null || true
+  value=$( (tpm2_nvread 0x1500020 -C o -s 8 2>/dev/null || true) | od -An -t u8 | tr -d ' ')
+  [ -n "$value" ] || fail "kill loop $i: the counter index is gone"
+  [ "$value" -ge "$acked" ] || fail "kill loop $i: counter $value < acknowledged $acked (a write was lost)"
+  acked=$value
+  qemu_pid=$(ps -o pid=,comm= --ppid "$launcher_pid" | awk '$2 ~ /qemu-system/ {print $1}' | head -1)
+  [ -n "$qemu_pid" ] || fail "kill loop $i: no QEMU under the launcher"
+  # Mostly QEMU (a write torn on the link); every fourth time the launcher itself, which may be
+  # inside its own commit (temporary file, fsync, rename): QEMU and the bridge die with it.
+  victim=$qemu_pid
+  [ $((i % 4)) -eq 0 ] && victim=$launcher_pid
+  ( delay=$(python3 -c "import random; print(round(random.uniform(0.2, 1.5), 2))")
+    sleep "$delay"; kill -KILL "$victim" 2>/dev/null || true ) &
+  killer=$!
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    next=$((acked + 1))
+    python3 -c "import struct,sys; sys.stdout.buffer.write(struct.pack('<Q', $next))" >"$work/counter"
+    if tpm2_nvwrite 0x1500020 -C o -i "$work/counter" 2>/dev/null; then acked=$next; fi
+  done
+  wait "$killer" || true
+  for _ in $(seq 100); do kill -0 "$launcher_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$launcher_pid" 2>/dev/null || true
+  launcher_pid=
+  grep -q "interrupted after" "$work/kill$i.out" && interrupted=$((interrupted + 1))
+done
+start final --state "$state" || fail "after the kill loop the state was refused"
+tpm2_startup -c 2>/dev/null || true
+value=$( (tpm2_nvread 0x1500020 -C o -s 8 2>/dev/null || true) | od -An -t u8 | tr -d ' ')
+[ -n "$value" ] || fail "final: the counter index is gone"
+[ "$value" -ge "$acked" ] || fail "final: counter $value < acknowledged $acked"
+stop
+[ "$loops" -lt 10 ] || [ "$interrupted" -gt 0 ] || fail "no kill landed inside a write: the loop proved nothing"
+echo "ok: $loops kills ($interrupted mid-write by the launcher's log), every boot restored, counter $value >= acknowledged $acked"
+echo "PASS ($boots boots)"

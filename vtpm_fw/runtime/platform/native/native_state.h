@@ -1,0 +1,23 @@
+// The persistent vTPM on the native platform (docs/persistence.md, "Emulation"): the state link
+// on COM3 to the host's storage (cvtpm-launch emulate --state), the INSECURE development key as
+// the root key, and the same PersistentState code an SNP boot runs. Firmware only.
+#pragma once
+
+#include <cstdint>
+
+#include "console/port_io.h"
+#include "cvtpm/state/persistent_state.h"
+#include "platform/native/boot_info.h"
+
+namespace cvtpm::fw::native {
+
+// COM3 (QEMU's third -serial: hw/char/serial-isa.c isa_serial_io[2]).
+inline constexpr std::uint16_t kStateLinkPort = 0x3E8;
+
+// Brings up `engine` from the host's stored state, or manufactures it with the derived seeds and
+// writes generation 1. A state that cannot be used stops the firmware after one line
+// "state: REFUSED: <what>: <why> ..." (cvtpm-launch shows it); nothing is written then.
+state::PersistentState& start_persistent_tpm(vtpm::TpmEngine& engine, vtpm::Allocator& allocator,
+                                             const BootInfo& info, console::PortIo& io);
+
+}  // namespace cvtpm::fw::native
