@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "cvtpm/formats/igvm/igvm_file.h"
@@ -35,6 +36,8 @@ struct BuildCommand {
   std::string guest_vmpl = "2";
   std::string serial_port = "0x3F8";
   std::string ek_algorithm = "rsa2048";
+  std::string state_binding = "measurement";
+  std::optional<std::string> state_min_svn;
   bool debug_log = false;
   bool self_test = false;
   bool allow_non_svsm_ovmf = false;
@@ -82,6 +85,16 @@ void add_build_options(CLI::App& cmd, BuildCommand& b) {
   cmd.add_option("--ek-algorithm", b.ek_algorithm, "vTPM endorsement key algorithm")
       ->check(CLI::IsMember({"rsa2048", "ecc-p256", "ecc-p384"}))
       ->capture_default_str();
+  cmd.add_option("--state-binding", b.state_binding,
+                 "Persistent vTPM under SNP: the state key from the launch measurement "
+                 "(measurement) or from the ID block's family ID, image ID and SVN (identity; "
+                 "needs --state-min-svn and an image signed with cvtpm-measure igvm sign)")
+      ->type_name("BINDING")
+      ->capture_default_str();
+  cmd.add_option("--state-min-svn", b.state_min_svn,
+                 "With --state-binding identity: the minimum guest SVN (1..2^32-1) whose launches "
+                 "share the state key")
+      ->type_name("N");
   cmd.add_flag("--debug-log", b.debug_log, "Ask the firmware for verbose console logging");
   cmd.add_flag("--self-test", b.self_test, "Ask the firmware to run its self-tests and stop");
   cmd.add_flag("--allow-non-svsm-ovmf", b.allow_non_svsm_ovmf,
@@ -128,6 +141,27 @@ BuildOptions build_options(const BuildCommand& b) {
   o.ek_algorithm = b.ek_algorithm == "ecc-p256"   ? boot::EkAlgorithm::kEccP256
                    : b.ek_algorithm == "ecc-p384" ? boot::EkAlgorithm::kEccP384
                                                   : boot::EkAlgorithm::kRsa2048;
+  if (b.state_binding == "measurement") {
+    o.state_binding = boot::StateBinding::kMeasurement;
+    if (b.state_min_svn) throw InputError("--state-min-svn", "needs --state-binding identity");
+  } else if (b.state_binding == "identity") {
+    o.state_binding = boot::StateBinding::kIdentity;
+    if (!b.state_min_svn) {
+      throw InputError("--state-binding",
+                       "identity needs --state-min-svn N (the ID block's minimum SVN)");
+    }
+    const std::uint64_t svn = parse_uint(*b.state_min_svn, "--state-min-svn", 0xFFFF'FFFF);
+    // A launch without an ID block has guest SVN 0: a minimum of 0 would let any such launch of
+    // any image with zero IDs derive the key (docs/persistence.md, "Keys").
+    if (svn == 0) {
+      throw InputError("--state-min-svn",
+                       "0 would let any launch without an ID block derive the key; use 1 or more");
+    }
+    o.state_min_svn = static_cast<std::uint32_t>(svn);
+  } else {
+    throw InputError("--state-binding",
+                     "unknown binding '" + b.state_binding + "' (measurement, identity)");
+  }
   if (b.debug_log) o.boot_flags |= boot::boot_flags::kDebugLog;
   if (b.self_test) o.boot_flags |= boot::boot_flags::kSelfTest;
   o.allow_non_svsm_ovmf = b.allow_non_svsm_ovmf;

@@ -157,6 +157,8 @@ struct Builder {
     p.guest = guest.info;
     p.image = {l.image_begin, l.image_end - l.image_begin};
     p.guest_memory_map = guest.memory_map;
+    p.state_binding = static_cast<std::uint32_t>(options.state_binding);
+    p.state_min_svn = options.state_min_svn;
     return p;
   }
 

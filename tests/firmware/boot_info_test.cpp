@@ -365,9 +365,9 @@ TEST_F(IgvmBootTest, Malformations) {
   };
   const Case cases[] = {
       {"magic", [](IgvmBootTest& t) { t.params.magic = 0; },
-       "BootParams at 0x8400000: magic 0x0 version 2, expected 0x42545643 version 2"},
+       "BootParams at 0x8400000: magic 0x0 version 3, expected 0x42545643 version 3"},
       {"version", [](IgvmBootTest& t) { t.params.version = 1; },
-       "BootParams at 0x8400000: magic 0x42545643 version 1, expected 0x42545643 version 2"},
+       "BootParams at 0x8400000: magic 0x42545643 version 1, expected 0x42545643 version 3"},
       {"size", [](IgvmBootTest& t) { t.params.size = 16; }, "BootParams: size 16 outside 96..4096"},
       {"region", [](IgvmBootTest& t) { t.params.firmware.gpa = 0x1000000; },
        "BootParams: firmware region 0x1000000+0x2000000, this image is linked for "

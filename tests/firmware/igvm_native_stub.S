@@ -31,8 +31,8 @@ stub_entry:
   /* BootParams (formats/include/cvtpm/formats/boot/boot_params.h). */
   mov $BOOT_PARAMS, %edi
   movl $0x42545643, 0(%edi)      /* magic "CVTB" */
-  movl $2, 4(%edi)               /* version */
-  movl $440, 8(%edi)             /* size */
+  movl $3, 4(%edi)               /* version */
+  movl $448, 8(%edi)             /* size */
   movl $2, 12(%edi)              /* flags: kSelfTest */
   movl $0x08000000, 16(%edi)     /* firmware.gpa */
   movl $0x02000000, 24(%edi)     /* firmware.size */
@@ -42,6 +42,7 @@ stub_entry:
   movl $4096, 72(%edi)           /* memory_map_size */
   movw $0x3F8, 80(%edi)          /* debug_serial_port */
   movb $2, 82(%edi)              /* guest_vmpl */
+  movl $2, 440(%edi)             /* state_binding: measurement (unused on native) */
 
   movl $1, VP_COUNT              /* one vCPU */
   movl $1, VP_COUNT + 4          /* environment: memory_is_shared, as QEMU sets it */

@@ -73,7 +73,7 @@ def pvh_layout(cmdline=b"selftest loglevel=debug"):
 def igvm_layout():
     mem = bytearray(0x2000)
     vp_at, map_at = BASE + 0x1000, BASE + 0x1100
-    header = struct.pack("<IIII", 0x42545643, 2, 440, 2)
+    header = struct.pack("<IIII", 0x42545643, 3, 448, 2)
     header += struct.pack("<QQ", 0x08000000, 0x02000000)
     header += struct.pack("<QQ", 0, 0)
     header += struct.pack("<QQQQ", vp_at, vp_at + 4, map_at, 0x100)
@@ -81,6 +81,7 @@ def igvm_layout():
     mem[0:len(header)] = header
     struct.pack_into("<QQ", mem, 408, 0x08000000, 0x403000)  # image range
     struct.pack_into("<QQ", mem, 424, 0x812000, 0xC0)  # the guest's IGVM memory map
+    struct.pack_into("<II", mem, 440, 2, 0)  # state binding: measurement
     struct.pack_into("<I", mem, 0x1000, 2)
     struct.pack_into("<QQHHI", mem, 0x1100, 0, 0x9F, 0, 0, 0)
     struct.pack_into("<QQHHI", mem, 0x1118, 0x100, (256 * MiB - MiB) // 4096, 0, 0, 0)

@@ -9,6 +9,7 @@
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/formats/igvm/igvm_file.h"
 #include "cvtpm/formats/snp/vmsa.h"
+#include "cvtpm/measure/igvm_measure.h"
 #include "cvtpm/support/files.h"
 #include "process.h"
 #include "raw_igvm.h"
@@ -128,6 +129,34 @@ TEST_F(IgvmgenCli, OptionsReachTheImage) {
   EXPECT_EQ(p.debug_serial_port, 0x2F8);
   EXPECT_EQ(p.ek_algorithm, 1);
   EXPECT_EQ(p.flags, formats::boot::boot_flags::kDebugLog);
+  EXPECT_EQ(p.state_binding, 2u);  // measurement, the default
+  EXPECT_EQ(p.state_min_svn, 0u);
+}
+
+// The persistent vTPM's binding is in the measured BootParams: another binding, another digest.
+TEST_F(IgvmgenCli, StateBindingReachesTheMeasuredBootParams) {
+  auto boot_params_of = [&](const igvm::IgvmFile& f) {
+    formats::boot::BootParams p{};
+    for (const auto& d : f.directives) {
+      const auto* page = std::get_if<igvm::PageDirective>(&d);
+      if (page && page->gpa == 0x8005000) std::memcpy(&p, page->data.span().data(), sizeof p);
+    }
+    return p;
+  };
+  auto args = build_args();
+  args.insert(args.end(), {"--platform", "snp"});
+  ASSERT_EQ(run(args).exit_code, 0);
+  const igvm::IgvmFile measurement = parse_output();
+  args.insert(args.end(), {"--state-binding", "identity", "--state-min-svn", "7"});
+  ProcessResult r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const igvm::IgvmFile identity = parse_output();
+  EXPECT_EQ(boot_params_of(measurement).state_binding, 2u);
+  const formats::boot::BootParams p = boot_params_of(identity);
+  EXPECT_EQ(p.state_binding, 3u);
+  EXPECT_EQ(p.state_min_svn, 7u);
+  EXPECT_NE(measure::measure_igvm(measurement, {}, "m").digest,
+            measure::measure_igvm(identity, {}, "i").digest);
 }
 
 TEST_F(IgvmgenCli, RefusesBadInputWithoutLeavingFiles) {
@@ -148,6 +177,15 @@ TEST_F(IgvmgenCli, RefusesBadInputWithoutLeavingFiles) {
   expect_bad_input(with({"--policy", "0x10000"}), "--policy: 0x10000 lacks bit 17");
   expect_bad_input(with({"--serial-port", "0x10000"}), "--serial-port");
   expect_bad_input(with({"--ek-algorithm", "rsa1024"}), "--ek-algorithm");
+  expect_bad_input(with({"--state-binding", "chip"}), "--state-binding: unknown binding 'chip'");
+  expect_bad_input(with({"--state-binding", "identity"}),
+                   "--state-binding: identity needs --state-min-svn");
+  expect_bad_input(with({"--state-binding", "identity", "--state-min-svn", "0"}),
+                   "--state-min-svn: 0 would let any launch without an ID block");
+  expect_bad_input(with({"--state-binding", "identity", "--state-min-svn", "4294967296"}),
+                   "--state-min-svn");
+  expect_bad_input(with({"--state-min-svn", "3"}),
+                   "--state-min-svn: needs --state-binding identity");
   expect_bad_input({"build", "--firmware", "missing.elf", "--ovmf", ovmf_, "-o", "out.igvm"},
                    "missing.elf: cannot open");
   dir_.write("not.elf",

@@ -77,7 +77,7 @@ Bytes page_bytes(const T& value) {
 boot::BootParams expected_boot_params(bool snp, std::uint64_t elf_end, std::uint64_t image_begin) {
   boot::BootParams p{};
   p.magic = 0x42545643;
-  p.version = 2;
+  p.version = 3;
   p.size = sizeof p;
   p.flags = 0;
   p.firmware = {0x8000000, 0x2000000};
@@ -103,6 +103,7 @@ boot::BootParams expected_boot_params(bool snp, std::uint64_t elf_end, std::uint
   p.guest.prevalidated[2] = {0x810000, 0x10000};  // kernel hashes + the SEC_MEM after it
   p.image = {image_begin, elf_end + 0x5000 - image_begin};
   p.guest_memory_map = {0x812000, 0xC0};  // the synthetic OVMF's IGVM parameter area + 0
+  p.state_binding = 2;                    // measurement
   return p;
 }
 

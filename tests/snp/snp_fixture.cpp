@@ -5,13 +5,19 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "cvtpm/formats/elf/elf_image.h"
 #include "cvtpm/formats/ovmf/ovmf_image.h"
 #include "cvtpm/formats/snp/rmp_instructions.h"
 #include "cvtpm/formats/snp/secrets_page.h"
 #include "cvtpm/formats/snp/vmsa.h"
+#include "cvtpm/measure/igvm_id_block.h"
 #include "cvtpm/measure/igvm_measure.h"
+#include "cvtpm/measure/snp_keys.h"
 #include "cvtpm/snp/boot.h"
 #include "cvtpm/support/files.h"
 #include "model/model_table_memory.h"
@@ -42,6 +48,32 @@ std::uint64_t BumpPages::allocate_page() {
   return page;
 }
 
+namespace {
+
+// Test ID keys (EC P-384), made once per process and index.
+const measure::EcP384PrivateKey& test_id_key(unsigned index) {
+  static std::map<unsigned, std::unique_ptr<measure::EcP384PrivateKey>> keys;
+  auto& key = keys[index];
+  if (!key) {
+    EVP_PKEY* pkey = EVP_EC_gen("P-384");
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (pkey == nullptr || bio == nullptr ||
+        PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+      throw std::runtime_error("test ID key: OpenSSL failed");
+    }
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    const std::vector<std::uint8_t> pem(data, data + size);
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    key = std::make_unique<measure::EcP384PrivateKey>(
+        measure::EcP384PrivateKey::from_pem(pem, "test ID key"));
+  }
+  return *key;
+}
+
+}  // namespace
+
 bool real_firmware_available() {
   return std::filesystem::exists(std::string(CVTPM_BIN_DIR) + "/cvtpm-fw.elf");
 }
@@ -67,9 +99,20 @@ BuiltTestImage build_test_image(const ImageOptions& options) {
   build.guest_sev_features = options.guest_sev_features;
   build.sev_features = options.sev_features;
   build.allow_non_svsm_ovmf = !options.ovmf_igvm_metadata;
+  build.state_binding = options.state_binding;
+  build.state_min_svn = options.state_min_svn;
   BuiltTestImage out{igvmgen::build_image(elf, ovmf, build), {}, ovmf_bytes.size()};
   const measure::IgvmMeasurement m = measure::measure_igvm(out.image.file, {}, "test image");
   out.measurement = m.digest;
+  if (options.id_block) {
+    measure::IgvmIdBlockRequest request;
+    request.family_id = options.id_block->family_id;
+    request.image_id = options.id_block->image_id;
+    request.guest_svn = options.id_block->guest_svn;
+    measure::SignedIgvm signed_image = measure::sign_igvm(
+        out.image.file, {}, request, test_id_key(options.id_block->id_key), nullptr, "test image");
+    out.image.file = std::move(signed_image.file);
+  }
   return out;
 }
 

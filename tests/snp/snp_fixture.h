@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +66,18 @@ struct ImageOptions {
   // An OVMF with the IGVM memory map of edk2 >= stable202511 (else built with
   // --allow-non-svsm-ovmf, as only measurement experiments may).
   bool ovmf_igvm_metadata = true;
+  // The persistent vTPM's key binding in the BootParams (cvtpm-igvmgen --state-binding).
+  formats::boot::StateBinding state_binding = formats::boot::StateBinding::kMeasurement;
+  std::uint32_t state_min_svn = 0;
+  // An SNP ID block signed for the image (cvtpm-measure igvm sign), with the ID key `id_key`
+  // (0, 1, ...: test keys made once per process).
+  struct IdBlock {
+    std::array<std::uint8_t, 16> family_id{};
+    std::array<std::uint8_t, 16> image_id{};
+    std::uint32_t guest_svn = 0;
+    unsigned id_key = 0;
+  };
+  std::optional<IdBlock> id_block;
 };
 
 struct BuiltTestImage {

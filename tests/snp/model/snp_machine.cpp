@@ -8,8 +8,10 @@
 #include "cvtpm/formats/snp/cpuid_page.h"
 #include "cvtpm/formats/snp/ghcb.h"
 #include "cvtpm/formats/snp/ghcb_msr_protocol.h"
+#include "cvtpm/formats/snp/id_block.h"
 #include "cvtpm/formats/snp/rmp_instructions.h"
 #include "cvtpm/formats/snp/secrets_page.h"
+#include "cvtpm/measure/snp_keys.h"
 #include "model/guest_cpu.h"
 
 namespace cvtpm::snp::model {
@@ -1030,6 +1032,7 @@ Machine::Launch Machine::launch(const igvm::IgvmFile& file,
     out.launch_validated.push_back(gpa);
   };
   std::map<std::uint32_t, std::vector<std::uint8_t>> areas;
+  const igvm::SnpIdBlock* id_block = nullptr;
   for (const igvm::Directive& directive : file.directives) {
     if (const auto* pd = std::get_if<igvm::PageDirective>(&directive)) {
       if ((pd->compatibility_mask & mask) == 0) continue;
@@ -1094,6 +1097,8 @@ Machine::Launch Machine::launch(const igvm::IgvmFile& file,
         validate_launch_page(insert->gpa + off);
         std::memcpy(raw(insert->gpa + off), bytes.data() + off, kPage);
       }
+    } else if (const auto* boxed = std::get_if<igvm::SnpIdBlockDirective>(&directive)) {
+      if (((*boxed)->compatibility_mask & mask) != 0) id_block = &**boxed;
     } else if (const auto* vp = std::get_if<igvm::VpContextDirective>(&directive)) {
       if ((vp->compatibility_mask & mask) == 0) continue;
       fs::Vmsa vmsa{};
@@ -1104,7 +1109,40 @@ Machine::Launch Machine::launch(const igvm::IgvmFile& file,
       vmpl0_sev_features_ = vmsa.sev_features;
     }
   }
-  psp_->set_launch(measurement, out.guest_policy);
+  PspModel::LaunchFields fields;
+  std::memcpy(fields.measurement.data(), measurement.data(), 48);
+  fields.policy = out.guest_policy;
+  if (id_block != nullptr) {
+    // SNP_LAUNCH_FINISH with an ID block (QEMU passes the IGVM SNP_ID_BLOCK): the PSP refuses the
+    // launch unless the block names this launch digest and policy and its ID key signature
+    // verifies (SNP Firmware ABI, SNP_LAUNCH_FINISH; docs/igvm.md "sign"). Family ID, image ID and
+    // guest SVN then are the block's; without a block they stay zero. The author key signature is
+    // not checked by the model.
+    fs::IdBlock block{};
+    std::memcpy(block.launch_digest, id_block->ld, 48);
+    std::memcpy(block.family_id, id_block->family_id, 16);
+    std::memcpy(block.image_id, id_block->image_id, 16);
+    block.version = id_block->version;
+    block.guest_svn = id_block->guest_svn;
+    block.policy = out.guest_policy;
+    fs::EcdsaPublicKey key{};
+    key.curve = id_block->id_public_key.curve;
+    std::memcpy(key.qx, id_block->id_public_key.qx, 72);
+    std::memcpy(key.qy, id_block->id_public_key.qy, 72);
+    fs::EcdsaSignature signature{};
+    std::memcpy(signature.r, id_block->id_key_signature.r_comp, 72);
+    std::memcpy(signature.s, id_block->id_key_signature.s_comp, 72);
+    if (std::memcmp(id_block->ld, measurement.data(), 48) != 0 ||
+        !measure::verify_snp_signature(
+            key, {reinterpret_cast<const std::uint8_t*>(&block), sizeof block}, signature)) {
+      throw std::invalid_argument(
+          "model launch: SNP_LAUNCH_FINISH refuses the ID block (digest or signature)");
+    }
+    std::memcpy(fields.family_id.data(), id_block->family_id, 16);
+    std::memcpy(fields.image_id.data(), id_block->image_id, 16);
+    fields.guest_svn = id_block->guest_svn;
+  }
+  psp_->set_launch(fields);
   return out;
 }
 

@@ -168,6 +168,11 @@ SnpStatus SnpFirmware::prepare(std::span<const GpaRange> ram, vtpm::Allocator& a
   return prepared;
 }
 
+SnpStatus SnpFirmware::state_root_key(std::span<std::uint8_t, fs::kDerivedKeySize> key) {
+  if (!platform_.constructed()) return SnpError{"state_root_key before prepare()"};
+  return derive_state_root_key(platform_.get().guest_requests(), ghcb_, params_, key);
+}
+
 RequestLoop& SnpFirmware::serve(vtpm::TpmEngine* engine) {
   vtpm::Dispatcher& dispatcher = dispatcher_.construct(platform_.get(), engine);
   return loop_.construct(platform_.get(), dispatcher, hardware_, ghcb_, 0);

@@ -170,4 +170,28 @@ SnpStatus request_report(GuestRequestChannel& channel, GhcbClient& ghcb,
   return SnpStatus::success();
 }
 
+SnpStatus request_derived_key(GuestRequestChannel& channel, GhcbClient& ghcb,
+                              const fs::KeyRequest& request,
+                              std::span<std::uint8_t, fs::kDerivedKeySize> key) {
+  fs::KeyResponse response{};
+  const auto size =
+      channel.exchange(ghcb, fs::guest_message_type::kKeyRequest, fs::kKeyRequestVersion,
+                       {reinterpret_cast<const std::uint8_t*>(&request), sizeof request},
+                       {reinterpret_cast<std::uint8_t*>(&response), sizeof response});
+  if (!size) return size.error();
+  SnpStatus result = SnpStatus::success();
+  if (size.value() != sizeof response) {
+    result = SnpError{"MSG_KEY_RSP: unexpected size", size.value(), sizeof response};
+  } else if (response.status != 0) {
+    result = SnpError{response.status == fs::kKeyStatusInvalidParameter
+                          ? "MSG_KEY_REQ refused: invalid parameters (status 0x16)"
+                          : "MSG_KEY_REQ refused",
+                      response.status};
+  } else {
+    std::memcpy(key.data(), response.derived_key, key.size());
+  }
+  secure_zero(&response, sizeof response);
+  return result;
+}
+
 }  // namespace cvtpm::snp

@@ -39,6 +39,10 @@ struct BuildOptions {
   std::uint16_t serial_port = 0x3F8;                                          // 0 = no console
   formats::boot::EkAlgorithm ek_algorithm = formats::boot::EkAlgorithm::kRsa2048;
   std::uint32_t boot_flags = 0;  // formats::boot::boot_flags
+  // The persistent vTPM's key binding under SNP, and the identity binding's minimum guest SVN
+  // (docs/persistence.md, "Keys"); written into the measured BootParams.
+  formats::boot::StateBinding state_binding = formats::boot::StateBinding::kMeasurement;
+  std::uint32_t state_min_svn = 0;
   // Build even when OVMF has no SVSM calling-area section (it cannot run under an SVSM then).
   bool allow_non_svsm_ovmf = false;
 };

@@ -37,7 +37,7 @@ enum class EntryPlatform : std::uint32_t {
 // The boot parameter page (one measured 4 KiB NORMAL page in the IGVM image).
 
 inline constexpr std::uint32_t kBootParamsMagic = 0x4254'5643;  // "CVTB" little-endian
-inline constexpr std::uint32_t kBootParamsVersion = 2;
+inline constexpr std::uint32_t kBootParamsVersion = 3;
 inline constexpr std::size_t kMaxPrevalidatedRanges = 16;
 
 struct Range {
@@ -62,6 +62,13 @@ struct GuestFirmwareInfo {
 static_assert(sizeof(GuestFirmwareInfo) == 56 + 16 * kMaxPrevalidatedRanges);
 
 enum class EkAlgorithm : std::uint32_t { kRsa2048 = 0, kEccP256 = 1, kEccP384 = 2 };
+
+// How the SNP firmware derives the persistent state's root key (docs/persistence.md, "Keys"): the
+// numbers of the state blob's binding field (formats/state/state_blob.h).
+enum class StateBinding : std::uint32_t {
+  kMeasurement = 2,  // MSG_KEY_REQ: VCEK, VMPL0, guest policy + measurement
+  kIdentity = 3,     // MSG_KEY_REQ: VCEK, VMPL0, guest policy + image ID + family ID + guest SVN
+};
 
 struct BootParams {
   std::uint32_t magic;    // kBootParamsMagic
@@ -101,6 +108,13 @@ struct BootParams {
   // OvmfPkg/Library/PlatformInitLib/Igvm.c), {0, 0} if it reads none. Under SNP the firmware
   // writes the guest's RAM there, without the firmware region; it lies in a pre-validated range.
   Range guest_memory_map;
+
+  // Appended in version 3: the persistent vTPM's key binding under SNP (StateBinding) and, for
+  // kIdentity, the GUEST_SVN its key requests name (the image's minimum SVN, >= 1: a launch
+  // without an ID block has guest SVN 0 and cannot get the key). Measured like the rest of the
+  // page, so a launch with another binding has another measurement. Unused on the native platform.
+  std::uint32_t state_binding;
+  std::uint32_t state_min_svn;
 };
 static_assert(offsetof(BootParams, firmware) == 16);
 static_assert(offsetof(BootParams, secrets_gpa) == 32);
@@ -110,7 +124,9 @@ static_assert(offsetof(BootParams, guest_sev_features) == 88);
 static_assert(offsetof(BootParams, guest) == 96);
 static_assert(offsetof(BootParams, image) == 408);
 static_assert(offsetof(BootParams, guest_memory_map) == 424);
-static_assert(sizeof(BootParams) == 440);
+static_assert(offsetof(BootParams, state_binding) == 440);
+static_assert(offsetof(BootParams, state_min_svn) == 444);
+static_assert(sizeof(BootParams) == 448);
 static_assert(sizeof(BootParams) <= 4096);
 
 namespace boot_flags {

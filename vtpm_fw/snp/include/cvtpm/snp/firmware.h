@@ -29,6 +29,7 @@
 #include "cvtpm/snp/page_source.h"
 #include "cvtpm/snp/request_loop.h"
 #include "cvtpm/snp/snp_platform.h"
+#include "cvtpm/snp/state_key.h"
 #include "cvtpm/snp/status.h"
 #include "cvtpm/vtpm/allocator.h"
 #include "cvtpm/vtpm/dispatcher.h"
@@ -77,6 +78,9 @@ class SnpFirmware {
   // VMPCK0 channel and the boot VMSA page.
   SnpStatus prepare(std::span<const GpaRange> ram, vtpm::Allocator& allocator, PageSource& pages,
                     VcpuHost* vcpu_host);
+  // The persistent vTPM's root key (cvtpm/snp/state_key.h: MSG_KEY_REQ of the image's binding)
+  // into `key`, after prepare(). The caller wipes it after use.
+  SnpStatus state_root_key(std::span<std::uint8_t, formats::snp::kDerivedKeySize> key);
   // The dispatcher over `engine` (null: no vTPM) and the boot vCPU's loop.
   RequestLoop& serve(vtpm::TpmEngine* engine);
 

@@ -65,4 +65,11 @@ SnpStatus request_report(GuestRequestChannel& channel, GhcbClient& ghcb,
                          std::span<const std::uint8_t, 64> report_data,
                          formats::snp::AttestationReport& report);
 
+// MSG_KEY_REQ: the key the PSP derives for `request` (its VMPL, root key and selected fields),
+// into `key`. A non-zero STATUS, or an answer of another size, is an error naming it; the
+// decrypted answer is wiped before returning. `key` is written only on success.
+SnpStatus request_derived_key(GuestRequestChannel& channel, GhcbClient& ghcb,
+                              const formats::snp::KeyRequest& request,
+                              std::span<std::uint8_t, formats::snp::kDerivedKeySize> key);
+
 }  // namespace cvtpm::snp
