@@ -67,6 +67,11 @@ void print_backtrace(std::uint64_t rip, std::uint64_t rbp) {
 
 }  // namespace
 
+void terminate_firmware(bool failed) {
+  if (g_terminate != nullptr) g_terminate(failed);
+  x86::halt_forever();
+}
+
 void set_terminate_hook(void (*hook)(bool failed)) {
   g_terminate = hook;
 }

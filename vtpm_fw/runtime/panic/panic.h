@@ -16,6 +16,9 @@ namespace cvtpm::fw {
 // Called last on the panic path with failed = true (and by the platform for a clean test
 // exit). Must not return if it can stop the machine; panic halts if it does.
 void set_terminate_hook(void (*hook)(bool failed));
+// Stops through the terminate hook without a panic report (the cause is already logged), on any
+// platform: an SNP guest is terminated, a native test run exits QEMU.
+[[noreturn]] void terminate_firmware(bool failed);
 
 namespace panic_detail {
 // Exception path (exceptions.cpp): the header line is already printed. Prints the backtrace

@@ -1,6 +1,6 @@
 // The persistent vTPM on the native platform (docs/persistence.md, "Emulation"): the state link
 // on COM3 to the host's storage (cvtpm-launch emulate --state), the INSECURE development key as
-// the root key, and the same PersistentState code an SNP boot runs. Firmware only.
+// the root key, and the same start as an SNP boot (platform/persistent_tpm.h). Firmware only.
 #pragma once
 
 #include <cstdint>
@@ -10,9 +10,6 @@
 #include "platform/native/boot_info.h"
 
 namespace cvtpm::fw::native {
-
-// COM3 (QEMU's third -serial: hw/char/serial-isa.c isa_serial_io[2]).
-inline constexpr std::uint16_t kStateLinkPort = 0x3E8;
 
 // Brings up `engine` from the host's stored state, or manufactures it with the derived seeds and
 // writes generation 1. A state that cannot be used stops the firmware after one line

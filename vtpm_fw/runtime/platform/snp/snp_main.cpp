@@ -6,6 +6,8 @@
 #include "arch/x86_64/exceptions.h"
 #include "arch/x86_64/guarded_access.h"
 #include "console/log.h"
+#include "console/uart16550.h"
+#include "cvtpm/crypto/hkdf.h"
 #include "cvtpm/formats/boot/boot_params.h"
 #include "cvtpm/formats/snp/cpuid_page.h"
 #include "cvtpm/formats/snp/ghcb_msr_protocol.h"
@@ -17,6 +19,7 @@
 #include "mm/heap_allocator.h"
 #include "panic/panic.h"
 #include "platform/native/native_platform.h"
+#include "platform/persistent_tpm.h"
 #include "platform/snp/ap_contexts.h"
 #include "platform/snp/pool_pages.h"
 #include "platform/snp/x86_snp_hardware.h"
@@ -241,12 +244,31 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
 
   alignas(vtpm::TpmEngine) static unsigned char engine_storage[sizeof(vtpm::TpmEngine)];
   auto* engine = new (engine_storage) vtpm::TpmEngine(allocator);
-  const auto made = engine->manufacture({info.ek_algorithm});
-  if (!made) {
-    panic("snp: manufacturing the TPM: %s (0x%x)", vtpm::describe(made.error().failure),
-          made.error().code);
+  // Persistence (docs/persistence.md, "SNP"): on when the host provides the state link (a UART at
+  // COM3), as `cvtpm-launch run --state` does; the image's measured binding picks the key.
+  static console::Uart16550 state_link(g_port_io, kStateLinkPort);
+  if (state_link.init()) {
+    const auto binding = static_cast<state::Binding>(g_firmware->params().state_binding);
+    log::info("init: snp: state link on COM3: persistent vTPM, %s binding",
+              binding == state::Binding::kIdentity ? "identity" : "measurement");
+    std::uint8_t root[state::kRootKeySize];
+    const snp::SnpStatus key = g_firmware->state_root_key(root);
+    if (!key) {
+      crypto::wipe(root, sizeof root);
+      log::error("state: the PSP's derived key (MSG_KEY_REQ) failed: %s (0x%lx)", key.error().what,
+                 static_cast<unsigned long>(key.error().value1));
+      refuse_persistent_state("root key", "no derived key from the PSP (the line above says why)");
+    }
+    start_persistent_tpm(*engine, allocator, state_link, root, {binding, info.ek_algorithm});
+  } else {
+    const auto made = engine->manufacture({info.ek_algorithm});
+    if (!made) {
+      panic("snp: manufacturing the TPM: %s (0x%x)", vtpm::describe(made.error().failure),
+            made.error().code);
+    }
   }
-  log::info("init: snp: TPM manufactured (%s EK); serving the guest",
+  log::info("init: snp: TPM %s (%s EK); serving the guest",
+            state_link.present() ? "started from the persistent state" : "manufactured (ephemeral)",
             vtpm::ek_algorithm_name(info.ek_algorithm));
   snp::RequestLoop& loop = g_firmware->serve(engine);
   for (;;) {
