@@ -1,5 +1,6 @@
 #include "cvtpm/launch/cli.h"
 
+#include <sys/un.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -13,8 +14,11 @@
 #include "cvtpm/launch/image_info.h"
 #include "cvtpm/launch/launch_config.h"
 #include "cvtpm/launch/qemu_command.h"
+#include "cvtpm/launch/state_server.h"
+#include "cvtpm/launch/state_store.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/files.h"
+#include "cvtpm/support/process.h"
 #include "cvtpm/support/tool_main.h"
 
 namespace cvtpm::launch {
@@ -96,6 +100,8 @@ struct RunOptions {
   std::string root = "/";
   bool dry_run = false;
   bool json = false;
+  std::string state_file;
+  bool state_reset = false;
 };
 
 void add_run_options(CLI::App& cmd, RunOptions& o) {
@@ -133,6 +139,12 @@ void add_run_options(CLI::App& cmd, RunOptions& o) {
       ->type_name("DIR");
   cmd.add_option("--root", o.root, "Read host facts below this directory (tests)")
       ->type_name("DIR");
+  cmd.add_option("--state", o.state_file,
+                 "Persistent vTPM: its sealed state lives in FILE, served to the firmware on COM3 "
+                 "while QEMU runs (created if absent; docs/persistence.md)")
+      ->type_name("FILE");
+  cmd.add_flag("--state-reset", o.state_reset,
+               "With --state: start a new TPM; the first write replaces FILE");
   cmd.add_flag("--dry-run", o.dry_run, "Print the QEMU command instead of running it");
   cmd.add_flag("--json", o.json, "With --dry-run: print the command and digest as JSON");
 }
@@ -150,9 +162,35 @@ LaunchSettings settings_from(const RunOptions& o) {
   return layer(base, flags);
 }
 
+// `run --state`: QEMU as a child (on this terminal), the state link served on its COM3 socket
+// until QEMU ends; QEMU's exit status is the command's.
+int run_with_state(const RunOptions& o, const LaunchPlan& plan,
+                   const std::vector<std::string>& argv, const std::filesystem::path& stem,
+                   std::ostream& out, std::ostream& err) {
+  std::error_code ec;
+  std::filesystem::remove(plan.state_socket, ec);
+  const std::filesystem::path log = stem.string() + ".state.log";
+  StateLinkThread server(o.state_file, o.state_reset, plan.state_socket, log);
+  out << "vTPM state: " << o.state_file << (o.state_reset ? " (--state-reset: a new TPM)" : "")
+      << ", served on COM3; events in " << log.string() << "\n";
+  out.flush();
+  int status = 0;
+  try {
+    ChildProcess qemu(argv, {});
+    status = qemu.wait();
+  } catch (const std::runtime_error& e) {
+    throw InputError(plan.qemu, std::string("cannot start: ") + e.what());
+  }
+  server.stop();
+  std::filesystem::remove(plan.state_socket, ec);
+  if (status != 0) err << kTool << ": QEMU exited with status " << status << "\n";
+  return status;
+}
+
 int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
   const LaunchSettings settings = settings_from(o);
   if (!settings.igvm) throw InputError("--igvm", "required: the IGVM image to launch");
+  check_state_file_options(o.state_file, o.state_reset);
 
   // The image must be an IGVM file that can launch on SNP: measure it before anything else.
   const ImageInfo image = inspect_image(*settings.igvm);
@@ -185,6 +223,18 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     return kExitHostUnsuitable;
   }
   plan.cbitpos = resolve_cbitpos(settings, host_cbit_position(facts.cpu));
+  const std::filesystem::path stem =
+      std::filesystem::path(plan.out_dir) / std::filesystem::path(plan.igvm).stem();
+  if (!o.state_file.empty()) {
+    // QEMU's COM3 socket and the state server's log, next to the launch record.
+    plan.state_socket = stem.string() + ".state.sock";
+    if (plan.state_socket.find(',') != std::string::npos) {
+      throw InputError("--out-dir", plan.state_socket + ": QEMU's -serial unix: takes no comma");
+    }
+    if (plan.state_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      throw InputError("--out-dir", plan.state_socket + ": too long for a Unix socket path");
+    }
+  }
   const std::vector<std::string> argv = snp_qemu_command(plan);
 
   ordered_json record;
@@ -199,6 +249,9 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
     return s.str();
   }();
   record["qemu_argv"] = argv;
+  if (!o.state_file.empty()) {
+    record["state"] = {{"file", o.state_file}, {"reset", o.state_reset}};
+  }
 
   for (const Requirement& r : reqs) {
     if (r.status == Requirement::Status::kUnknown) {
@@ -229,6 +282,7 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
       << record_path.string() << ")\n"
       << "starting: " << shell_join(argv) << "\n";
   out.flush();
+  if (!o.state_file.empty()) return run_with_state(o, plan, argv, stem, out, err);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -85,25 +85,6 @@ class LineFollower {
   std::size_t offset_ = 0;
 };
 
-// A Unix socket QEMU listens on (server=on,wait=off), retried until it exists; -1 when `give_up`.
-int connect_unix(const std::string& path, const std::atomic<bool>& give_up) {
-  while (!give_up) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-      ::close(fd);
-      return -1;
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-    ::close(fd);
-    std::this_thread::sleep_for(20ms);
-  }
-  return -1;
-}
-
 bool is_hex_key(const std::string& text) {
   return text.size() == 64 && text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
@@ -111,18 +92,8 @@ bool is_hex_key(const std::string& text) {
 }  // namespace
 
 void check_state_options(const EmulateOptions& o) {
-  if (o.state_file.empty()) {
-    if (o.state_reset) throw InputError("--state-reset", "needs --state");
-    if (!o.dev_key.empty()) throw InputError("--dev-key", "needs --state");
-    return;
-  }
-  const fs::path file(o.state_file);
-  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw InputError("--state", dir.string() + ": no such directory");
-  if (fs::exists(file, ec) && !fs::is_regular_file(file, ec)) {
-    throw InputError("--state", o.state_file + ": not a regular file");
-  }
+  if (o.state_file.empty() && !o.dev_key.empty()) throw InputError("--dev-key", "needs --state");
+  check_state_file_options(o.state_file, o.state_reset);
   if (!o.dev_key.empty() && !is_hex_key(o.dev_key)) {
     throw InputError("--dev-key", "must be 64 hex digits (32 bytes)");
   }
@@ -306,13 +277,11 @@ class FirmwareVm {
   void stop() {
     bridge_->stop(SIGTERM, 2s);
     qemu_->stop(SIGTERM, 5s);
-    state_stop_ = true;
-    if (state_thread_.joinable()) state_thread_.join();
+    if (state_thread_) state_thread_->stop();
   }
 
   ~FirmwareVm() {
-    state_stop_ = true;
-    if (state_thread_.joinable()) state_thread_.join();
+    if (state_thread_) state_thread_->stop();
   }
 
   // Copies the persistence lines to `out`: the firmware's ("state: ...", including a refusal)
@@ -348,32 +317,18 @@ class FirmwareVm {
     return std::max(seen, shown);
   }
 
-  // The host's end of the state link, on its own thread for QEMU's lifetime: the file store and
-  // the protocol, logging to state.log (which show_state() copies to the user).
+  // The host's end of the state link, on its own thread for QEMU's lifetime, logging to
+  // state.log (which show_state() copies to the user).
   void start_state_server(const EmulateOptions& o, const std::string& socket) {
     state_ = true;
-    auto store = std::make_shared<FileStateStore>(o.state_file);
-    const bool reset = o.state_reset;
-    const fs::path log_path = dir_ / "state.log";
-    state_thread_ = std::thread([this, store, reset, socket, log_path] {
-      std::ofstream log(log_path, std::ios::app);
-      StateLinkServer server(*store, reset, &log);
-      const int fd = connect_unix(socket, state_stop_);
-      if (fd < 0) return;
-      log << "state: serving " << store->path().string() << (reset ? " (--state-reset)" : "")
-          << "\n"
-          << std::flush;
-      serve_state_link(fd, server, state_stop_);
-      ::close(fd);
-    });
+    state_thread_.emplace(o.state_file, o.state_reset, socket, dir_ / "state.log");
   }
 
   fs::path dir_;
   std::optional<ChildProcess> qemu_;
   std::optional<ChildProcess> bridge_;
   bool state_ = false;
-  std::atomic<bool> state_stop_{false};
-  std::thread state_thread_;
+  std::optional<StateLinkThread> state_thread_;
   LineFollower console_follower_{dir_ / "console.log"};
   LineFollower state_follower_{dir_ / "state.log"};
   std::string refusal_;

@@ -81,6 +81,13 @@ std::vector<std::string> snp_qemu_command(const LaunchPlan& p) {
                              "-device", "scsi-hd,drive=" + id});
   }
   argv.insert(argv.end(), {"-nographic", "-vga", "none", "-serial", p.serial});
+  if (!p.state_socket.empty()) {
+    // The state link on COM3: QEMU gives the n-th -serial the n-th port of its ISA table
+    // (hw/char/serial-isa.c: isa_serial_io[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 }), so COM2 is a
+    // `null` placeholder, as COCONUT-SVSM's scripts/launch_guest.sh does for its COM3 proxy.
+    argv.insert(argv.end(),
+                {"-serial", "null", "-serial", "unix:" + p.state_socket + ",server=on,wait=off"});
+  }
   argv.insert(argv.end(), p.extra_args.begin(), p.extra_args.end());
   return argv;
 }

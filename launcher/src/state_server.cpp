@@ -1,10 +1,15 @@
 #include "cvtpm/launch/state_server.h"
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include "cvtpm/formats/state/state_blob.h"
@@ -220,6 +225,46 @@ void serve_state_link(int fd, StateLinkServer& server, const std::atomic<bool>& 
     }
   }
   server.link_closed();
+}
+
+int connect_unix_socket(const std::string& path, const std::atomic<bool>& give_up) {
+  while (!give_up) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+      ::close(fd);
+      return -1;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+StateLinkThread::StateLinkThread(const std::filesystem::path& state_file, bool reset,
+                                 std::string socket, std::filesystem::path log_path) {
+  auto store = std::make_shared<FileStateStore>(state_file);
+  thread_ =
+      std::thread([this, store, reset, socket = std::move(socket), log_path = std::move(log_path)] {
+        std::ofstream log(log_path, std::ios::app);
+        StateLinkServer server(*store, reset, &log);
+        const int fd = connect_unix_socket(socket, stop_);
+        if (fd < 0) return;
+        log << "state: serving " << store->path().string() << (reset ? " (--state-reset)" : "")
+            << "\n"
+            << std::flush;
+        serve_state_link(fd, server, stop_);
+        ::close(fd);
+      });
+}
+
+void StateLinkThread::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace cvtpm::launch

@@ -77,4 +77,21 @@ std::optional<StateBlobSummary> summarize_state_blob(std::span<const std::uint8_
   return StateBlobSummary{h.generation, h.binding};
 }
 
+void check_state_file_options(const std::string& state_file, bool state_reset) {
+  if (state_file.empty()) {
+    if (state_reset) throw InputError("--state-reset", "needs --state");
+    return;
+  }
+  const std::filesystem::path file(state_file);
+  const std::filesystem::path dir =
+      file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw InputError("--state", dir.string() + ": no such directory");
+  }
+  if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec)) {
+    throw InputError("--state", state_file + ": not a regular file");
+  }
+}
+
 }  // namespace cvtpm::launch

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -261,6 +262,57 @@ TEST_F(LaunchCli, RunRecordsTheDigestThenStartsQemuWithTheDryRunCommand) {
   std::vector<std::string> expected = record["qemu_argv"];
   expected.erase(expected.begin());  // the script records its arguments, not its own name
   EXPECT_EQ(started, expected);
+}
+
+// `run --state`: COM3 on a socket next to the launch record, QEMU started as a child (the fake
+// one records its argv and exits 0, as QEMU's status) and the state served while it runs. No SNP
+// host here: nothing speaks the state link, so nothing is written.
+TEST_F(LaunchCli, RunWithStatePassesCom3AndServesItWhileQemuRuns) {
+  auto host = snp_host_args();
+  const fs::path state = dir_ / "vtpm.state";
+  std::vector<std::string> args = {"run",  "--igvm",  image_.string(), "--out-dir",
+                                   "runs", "--state", state.string(),  "--dry-run"};
+  args.insert(args.end(), host.begin(), host.end());
+  fs::create_directory(dir_ / "runs");
+  ProcessResult dry = launch(args);
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find(" -serial mon:stdio -serial null -serial "
+                         "unix:runs/vtpm.state.sock,server=on,wait=off"),
+            std::string::npos)
+      << dry.out;
+  args.erase(std::find(args.begin(), args.end(), "--dry-run"));
+  ProcessResult r = launch(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("vTPM state: " + state.string() + ", served on COM3"), std::string::npos)
+      << r.out;
+  auto record = nlohmann::json::parse(read_text(dir_ / "runs" / "vtpm.launch.json"));
+  EXPECT_EQ(record["state"]["file"], state.string());
+  std::vector<std::string> started;
+  std::istringstream argv_file(read_text(qemu_.string() + ".argv"));
+  for (std::string line; std::getline(argv_file, line);) started.push_back(line);
+  std::vector<std::string> expected = record["qemu_argv"];
+  expected.erase(expected.begin());
+  EXPECT_EQ(started, expected);
+  EXPECT_FALSE(fs::exists(state)) << "nothing spoke the state link, so nothing was written";
+  EXPECT_FALSE(fs::exists(dir_ / "runs" / "vtpm.state.sock"));
+}
+
+TEST_F(LaunchCli, RunStateBadInputStartsNothing) {
+  auto host = snp_host_args();
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"run", "--igvm", image_.string()});
+    args.insert(args.end(), host.begin(), host.end());
+    return args;
+  };
+  expect_bad_input(with({"--state-reset"}), "--state-reset: needs --state");
+  expect_bad_input(with({"--state", "/nonexistent/dir/vtpm.state"}),
+                   "--state: /nonexistent/dir: no such directory");
+  expect_bad_input(with({"--state", dir_.path().string()}),
+                   "--state: " + dir_.path().string() + ": not a regular file");
+  fs::create_directory(dir_ / "a,b");
+  expect_bad_input(with({"--state", "s.state", "--out-dir", "a,b"}),
+                   "--out-dir: a,b/vtpm.state.sock: QEMU's -serial unix: takes no comma");
+  EXPECT_FALSE(fs::exists(dir_ / "s.state"));
 }
 
 TEST_F(LaunchCli, RunRefusesAnUnsuitableHostWithExit3AndStartsNothing) {

@@ -78,6 +78,23 @@ TEST(SnpCommand, DevicePlaneWithDisksAndNoNetwork) {
   expect_golden("device_plane_disks", snp_qemu_command(p));
 }
 
+// `run --state`: the state link on COM3. QEMU gives the n-th -serial the n-th ISA port
+// (hw/char/serial-isa.c isa_serial_io[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 }): the console stays on
+// COM1, COM2 is a `null` placeholder, the state socket is the third.
+TEST(SnpCommand, PersistentStateOnTheThirdSerialPort) {
+  LaunchPlan p = base_plan();
+  p.state_socket = "/run/cvtpm/vtpm.state.sock";
+  const std::vector<std::string> argv = snp_qemu_command(p);
+  expect_golden("snp_state", argv);
+  std::vector<std::string> serials;
+  for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "-serial") serials.push_back(argv[i + 1]);
+  }
+  EXPECT_EQ(serials,
+            (std::vector<std::string>{"mon:stdio", "null",
+                                      "unix:/run/cvtpm/vtpm.state.sock,server=on,wait=off"}));
+}
+
 TEST(EmulationCommand, NativeFirmwareUnderTcg) {
   EmulationPlan p;
   p.firmware = "/opt/cvtpm/cvtpm-fw.elf";

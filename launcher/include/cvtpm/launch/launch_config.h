@@ -74,6 +74,9 @@ struct LaunchPlan {
   unsigned guest_vmpl = 2;    // COCONUT-SVSM's GUEST_VMPL; a cvtpm image's boot parameters win
   std::vector<std::string> extra_args;
   std::string out_dir = ".";
+  // Persistence (docs/persistence.md): QEMU's COM3 behind this Unix socket (`run --state`),
+  // served by cvtpm-launch; empty for an ephemeral TPM.
+  std::string state_socket;
 };
 
 // Validates and resolves settings; throws InputError naming a bad setting. The C-bit position

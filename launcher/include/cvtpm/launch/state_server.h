@@ -15,9 +15,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <ostream>
 #include <span>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "cvtpm/launch/state_store.h"
@@ -68,5 +71,25 @@ class StateLinkServer {
 // `stop` is set: frames of type kStateRequest are answered with kStateResponse frames carrying
 // the same sequence number; anything else on the link is ignored.
 void serve_state_link(int fd, StateLinkServer& server, const std::atomic<bool>& stop);
+
+// A Unix socket QEMU listens on (server=on,wait=off), retried until it exists; -1 when `give_up`.
+int connect_unix_socket(const std::string& path, const std::atomic<bool>& give_up);
+
+// The host's end of the state link for a QEMU's lifetime (`emulate --state`, `run --state`): on
+// its own thread, connects to QEMU's COM3 socket and serves `state_file` (FileStateStore) until
+// the link closes or stop(); events go to `log_path`.
+class StateLinkThread {
+ public:
+  StateLinkThread(const std::filesystem::path& state_file, bool reset, std::string socket,
+                  std::filesystem::path log_path);
+  ~StateLinkThread() { stop(); }
+  StateLinkThread(const StateLinkThread&) = delete;
+  StateLinkThread& operator=(const StateLinkThread&) = delete;
+  void stop();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace cvtpm::launch

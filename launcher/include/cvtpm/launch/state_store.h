@@ -58,4 +58,8 @@ struct StateBlobSummary {
 };
 std::optional<StateBlobSummary> summarize_state_blob(std::span<const std::uint8_t> blob);
 
+// --state FILE and --state-reset as given to `emulate` or `run`: --state-reset needs --state;
+// FILE's directory must exist and FILE, if it exists, be a regular file. Throws InputError.
+void check_state_file_options(const std::string& state_file, bool state_reset);
+
 }  // namespace cvtpm::launch
