@@ -263,6 +263,10 @@ void SnpBoot::boot() {
                  << s.error().value2;
 }
 
+void release_shared_tpm() {
+  vtpm::testing::shared_engine().power_off();
+}
+
 void SnpBoot::set_guest(model::GuestProgram program) {
   machine_->set_program(0, guest_vmpl(), std::move(program));
 }

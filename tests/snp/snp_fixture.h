@@ -167,6 +167,10 @@ class SnpBoot {
   void take_exception(const Machine::Injection& event);
 };
 
+// libtpms is one TPM per process: powers the shared test TPM (SnpBoot::boot()'s) off, so a test
+// can run its own TpmEngine; the shared one powers on again when next asked for.
+void release_shared_tpm();
+
 // The invariants every state of a booted guest must satisfy (docs/snp-platform.md):
 //   - no VMPL above 0 has any permission on a page of the firmware region;
 //   - every VMSA page (the boot VMSA, the ones CREATE_VCPU took) has the VMSA flag and no

@@ -42,6 +42,7 @@ std::string root_key(SnpBoot& b, Key& key) {
 
 // The EK a fresh persistent TPM manufactures from `root` (PersistentState with empty storage).
 Bytes ek_from(const Key& root, state::Binding binding) {
+  release_shared_tpm();
   vtpm::host::HostAllocator allocator;
   vtpm::TpmEngine engine(allocator);
   state::testing::MemoryStorage storage;

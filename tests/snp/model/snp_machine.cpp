@@ -792,6 +792,7 @@ void Machine::handle_msr_protocol(ModelVcpu& v, std::uint8_t vmpl) {
 
 void Machine::io(std::uint16_t port, bool in, unsigned size, std::uint64_t& value) {
   constexpr std::uint16_t kCom1 = 0x3F8;
+  if (io_device && io_device(port, in, size, value)) return;
   if (port == kCom1 && !in && size == 1) {
     console_.push_back(static_cast<char>(value));
   } else if (port == kCom1 + 5 && in) {

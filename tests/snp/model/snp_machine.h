@@ -263,6 +263,9 @@ class Machine {
   void clear_faults() { faults_.clear(); }
   void drop_faults_after(std::size_t count) { faults_.resize(std::min(count, faults_.size())); }
   const std::string& console() const { return console_; }
+  // A device behind the hypervisor's port I/O (an IOIO exit), tried before the built-in COM1
+  // console: returns whether it handles `port` (for an IN, setting `value`).
+  std::function<bool(std::uint16_t port, bool in, unsigned size, std::uint64_t& value)> io_device;
   std::optional<std::uint64_t> termination() const { return termination_; }
   HypervisorConfig& hypervisor() { return config_.hypervisor; }
   const MachineConfig& config() const { return config_; }
