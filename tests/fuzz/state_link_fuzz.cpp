@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <span>
 #include <vector>
 
+#include "../state/loop_uart.h"
 #include "console/uart16550.h"
 #include "cvtpm/formats/state/state_link.h"
 #include "cvtpm/launch/state_server.h"
@@ -45,48 +45,17 @@ struct Records {
   }
 };
 
-// A UART whose answers come from the input records.
-class ScriptedUart final : public cvtpm::fw::console::PortIo {
- public:
-  explicit ScriptedUart(Records& records) : records_(records) {}
-  std::uint8_t read8(std::uint16_t port) override {
-    namespace u = cvtpm::fw::console::uart;
-    switch (port - 0x3E8) {
-      case u::kData: {
-        if (rx_.empty()) return 0;
-        const std::uint8_t b = rx_.front();
-        rx_.pop_front();
-        return b;
-      }
-      case u::kLineStatus:
-        return static_cast<std::uint8_t>((rx_.empty() ? 0 : u::kLsrDataReady) | u::kLsrThrEmpty);
-      case u::kScratch:
-        return scratch_;
-      default:
-        return 0;
-    }
-  }
-  void write8(std::uint16_t port, std::uint8_t value) override {
-    namespace u = cvtpm::fw::console::uart;
-    if (port - 0x3E8 == u::kScratch) scratch_ = value;
-    if (port - 0x3E8 == u::kLineControl) lcr_ = value;
-    if (port - 0x3E8 != u::kData || (lcr_ & u::kLcrDlab)) return;
-    if (!receiver_.push(value)) return;
+// A UART (tests/state/loop_uart.h) whose answers come from the input records, framed with the
+// request's sequence number; no record left: no answer, and the client times out.
+void answer_from(cvtpm::state::testing::LoopUart& uart, Records& records) {
+  uart.answer = [&records](const tp::Frame& request) {
     std::span<const std::uint8_t> payload;
-    if (!records_.next(payload)) return;  // no answer: the client times out
+    if (!records.next(payload)) return Bytes{};
     Bytes frame(tp::kMaxLinkFrame);
-    const std::size_t n =
-        tp::encode_frame(tp::FrameType::kStateResponse, receiver_.frame().sequence, payload, frame);
-    rx_.insert(rx_.end(), frame.begin(), frame.begin() + static_cast<long>(n));
-  }
-
- private:
-  Records& records_;
-  std::deque<std::uint8_t> rx_;
-  tp::LinkReceiver receiver_;
-  std::uint8_t scratch_ = 0;
-  std::uint8_t lcr_ = 0;
-};
+    frame.resize(tp::encode_frame(tp::FrameType::kStateResponse, request.sequence, payload, frame));
+    return frame;
+  };
+}
 
 std::uint64_t g_now = 0;
 std::uint64_t now() {
@@ -94,7 +63,8 @@ std::uint64_t now() {
 }
 
 void fuzz_client(Records& records) {
-  ScriptedUart io(records);
+  cvtpm::state::testing::LoopUart io(0x3E8);
+  answer_from(io, records);
   cvtpm::fw::console::Uart16550 uart(io, 0x3E8);
   check(uart.init());
   tp::StateLinkClient client(uart, now, {50'000'000, 10'000'000, 50'000'000});
