@@ -9,6 +9,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "cvtpm/formats/boot/boot_params.h"
+#include "cvtpm/formats/snp/id_block.h"
 #include "cvtpm/launch/emulator.h"
 #include "cvtpm/launch/host_checks.h"
 #include "cvtpm/launch/image_info.h"
@@ -162,6 +164,38 @@ LaunchSettings settings_from(const RunOptions& o) {
   return layer(base, flags);
 }
 
+// An image whose vTPM state is bound to its ID block (identity) gets its key only from a launch
+// whose ID block has a guest SVN >= the image's minimum (the PSP refuses a higher GUEST_SVN than
+// the launch's, and a launch without an ID block has SVN 0): the firmware would not start the TPM,
+// so say it before anything starts. --id-block, when given, is the block QEMU passes; else the
+// image's own.
+void check_state_binding(const ImageInfo& image, const LaunchPlan& plan, const std::string& igvm) {
+  if (image.state_binding != static_cast<std::uint32_t>(formats::boot::StateBinding::kIdentity)) {
+    return;
+  }
+  std::optional<std::uint32_t> svn = image.id_block_svn;
+  if (plan.id_block) {
+    const std::vector<std::uint8_t> block = parse_base64(*plan.id_block, "--id-block");
+    formats::snp::IdBlock parsed{};
+    if (block.size() < sizeof parsed) throw InputError("--id-block", "shorter than an ID block");
+    std::memcpy(&parsed, block.data(), sizeof parsed);
+    svn = parsed.guest_svn;
+  }
+  const std::string minimum = std::to_string(image.state_min_svn);
+  if (!svn) {
+    throw InputError("--state",
+                     igvm + " binds its vTPM state to its ID block (identity, minimum SVN " +
+                         minimum +
+                         ") but the launch has none: the firmware would not start the "
+                         "TPM (sign the image: cvtpm-measure igvm sign --svn N)");
+  }
+  if (*svn < image.state_min_svn) {
+    throw InputError("--state", igvm + " binds its vTPM state to ID blocks with SVN >= " + minimum +
+                                    ", the launch's has " + std::to_string(*svn) +
+                                    ": the firmware would not start the TPM");
+  }
+}
+
 // `run --state`: QEMU as a child (on this terminal), the state link served on its COM3 socket
 // until QEMU ends; QEMU's exit status is the command's.
 int run_with_state(const RunOptions& o, const LaunchPlan& plan,
@@ -209,6 +243,7 @@ int run_run(const RunOptions& o, std::ostream& out, std::ostream& err) {
                                          " measures " + image.launch_digest_hex);
     }
   }
+  if (!o.state_file.empty()) check_state_binding(image, plan, *settings.igvm);
   const std::vector<Requirement> reqs = evaluate_host(facts, plan.memory_mib << 20);
   if (!o.dry_run && !none_missing(reqs)) {
     err << kTool << ": error: this host cannot launch SEV-SNP guests:\n";

@@ -27,6 +27,14 @@ ImageInfo inspect_image(const std::string& path) {
   info.launch_digest_hex = to_hex(m.digest);
   if (auto params = igvmgen::read_boot_params(file, igvm::PlatformType::kSevSnp)) {
     info.guest_vmpl = params->guest_vmpl;
+    info.state_binding = params->state_binding;
+    info.state_min_svn = params->state_min_svn;
+  }
+  const std::uint32_t snp_mask = file.platform(igvm::PlatformType::kSevSnp)->compatibility_mask;
+  for (const igvm::Directive& directive : file.directives) {
+    if (const auto* block = std::get_if<igvm::SnpIdBlockDirective>(&directive)) {
+      if (((*block)->compatibility_mask & snp_mask) != 0) info.id_block_svn = (*block)->guest_svn;
+    }
   }
   return info;
 }

@@ -315,6 +315,47 @@ TEST_F(LaunchCli, RunStateBadInputStartsNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "s.state"));
 }
 
+// An image built with --state-binding identity gets its state key only from a launch whose ID
+// block has SVN >= its minimum; `run --state` says so before starting anything.
+TEST_F(LaunchCli, RunStateWithAnIdentityImageNeedsAnIdBlockWithTheMinimumSvn) {
+  auto host = snp_host_args();
+  ASSERT_EQ(cvtpm::testing::run_process({"openssl", "ecparam", "-name", "secp384r1", "-genkey",
+                                         "-noout", "-out", (dir_ / "id.pem").string()})
+                .exit_code,
+            0);
+  const fs::path identity =
+      build_image("identity.igvm", {"--state-binding", "identity", "--state-min-svn", "3"});
+  auto signed_with = [&](unsigned svn) {
+    const fs::path out = dir_ / ("identity-svn" + std::to_string(svn) + ".igvm");
+    ProcessResult r = cvtpm::testing::run_process(
+        {kBin + "/cvtpm-measure", "igvm", "sign", identity.string(), "--id-key",
+         (dir_ / "id.pem").string(), "--family-id", std::string(32, 'f'), "--image-id",
+         std::string(32, '1'), "--svn", std::to_string(svn), "-o", out.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return out;
+  };
+  auto run = [&](const fs::path& image, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", "--igvm", image.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), host.begin(), host.end());
+    return args;
+  };
+  expect_bad_input(run(identity, {"--state", "s.state"}),
+                   "--state: " + identity.string() +
+                       " binds its vTPM state to its ID block (identity, minimum SVN 3) but the "
+                       "launch has none");
+  const fs::path old = signed_with(2);
+  expect_bad_input(run(old, {"--state", "s.state"}),
+                   "--state: " + old.string() +
+                       " binds its vTPM state to ID blocks with SVN >= 3, the launch's has 2");
+  EXPECT_FALSE(fs::exists(dir_ / "s.state"));
+  ProcessResult ok = launch(run(signed_with(3), {"--state", "s.state", "--dry-run"}));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // Without --state the TPM is ephemeral: nothing to check.
+  ProcessResult ephemeral = launch(run(identity, {"--dry-run"}));
+  EXPECT_EQ(ephemeral.exit_code, 0) << ephemeral.err;
+}
+
 TEST_F(LaunchCli, RunRefusesAnUnsuitableHostWithExit3AndStartsNothing) {
   testing::FakeHostSpec no_sev;
   no_sev.dev_sev = false;
