@@ -246,8 +246,11 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
   auto* engine = new (engine_storage) vtpm::TpmEngine(allocator);
   // Persistence (docs/persistence.md, "SNP"): on when the host provides the state link (a UART at
   // COM3), as `cvtpm-launch run --state` does; the image's measured binding picks the key.
+  // An image whose console is COM3 (cvtpm-igvmgen --serial-port com3) has no state link.
   static console::Uart16550 state_link(g_port_io, kStateLinkPort);
-  if (state_link.init()) {
+  if (info.console_port == kStateLinkPort) {
+    log::warn("snp: the console is on COM3, the state link's port: the vTPM is ephemeral");
+  } else if (state_link.init()) {
     const auto binding = static_cast<state::Binding>(g_firmware->params().state_binding);
     log::info("init: snp: state link on COM3: persistent vTPM, %s binding",
               binding == state::Binding::kIdentity ? "identity" : "measurement");
