@@ -11,9 +11,13 @@
 
 #include "cvtpm/state/manufacture_random.h"
 #include "cvtpm/state/persistent_state.h"
+#include "cvtpm/vtpm/dispatcher.h"
 #include "cvtpm/vtpm/tpm_engine.h"
+#include "cvtpm/vtpm_host/guest.h"
 #include "cvtpm/vtpm_host/host_allocator.h"
+#include "cvtpm/vtpm_host/host_platform.h"
 #include "memory_storage.h"
+#include "openssl_reference.h"
 #include "vtpm_testing.h"
 
 namespace cvtpm::state::testing {
@@ -358,6 +362,119 @@ TEST(PersistentState, AStorageRolledBackDuringTheBootIsAConflict) {
   EXPECT_EQ(rc_of(boot.engine, nv_define(8)), 0x101u);
   EXPECT_EQ(boot.state.last_write_error(), StorageError::kConflict);
   EXPECT_EQ(*storage.blob, first);
+}
+
+// The SVSM attestation of a persistent TPM: the guest asks (SVSM_ATTEST_SINGLE_SERVICE of the
+// state GUID, SVSM_ATTEST_SERVICES) and gets the state's generations and digests as they are at
+// that moment, read here field by field and checked against the stored blob.
+class AttestedState {
+ public:
+  explicit AttestedState(Boot& boot)
+      : dispatcher_(platform_, &boot.engine),
+        vcpu_(platform_, dispatcher_),
+        attestation_(vcpu_, platform_, platform_.config().guest_base + 0x10000, 0x20000) {
+    dispatcher_.set_state_evidence(&boot.state.evidence());
+  }
+  struct Entry {
+    std::uint32_t version, status, binding, reserved;
+    std::uint64_t boot_generation, current_generation;
+    Bytes boot_digest, current_digest;
+  };
+  static Entry decode(const Bytes& b) {
+    auto le = [&](std::size_t at, int n) {
+      std::uint64_t v = 0;
+      for (int i = n - 1; i >= 0; --i) v = v << 8 | b.at(at + static_cast<std::size_t>(i));
+      return v;
+    };
+    EXPECT_EQ(b.size(), 96u);
+    return {static_cast<std::uint32_t>(le(0, 4)),
+            static_cast<std::uint32_t>(le(4, 4)),
+            static_cast<std::uint32_t>(le(8, 4)),
+            static_cast<std::uint32_t>(le(12, 4)),
+            le(16, 8),
+            le(24, 8),
+            Bytes(b.begin() + 32, b.begin() + 64),
+            Bytes(b.begin() + 64, b.begin() + 96)};
+  }
+  // The single-service manifest of the state GUID.
+  Entry single() {
+    std::array<std::uint8_t, 64> nonce{};
+    const auto out = attestation_.attest(nonce, formats::state::kStateServiceGuid, 0);
+    EXPECT_EQ(out.result, vtpm::SvsmResult::kSuccess);
+    return decode(out.evidence.manifest);
+  }
+  // The state entry's data in the services manifest (the second entry, after the vTPM's).
+  Entry from_services() {
+    std::array<std::uint8_t, 64> nonce{};
+    const auto out = attestation_.attest(nonce);
+    EXPECT_EQ(out.result, vtpm::SvsmResult::kSuccess);
+    const Bytes& m = out.evidence.manifest;
+    EXPECT_EQ(cvtpm::vtpm::testing::le32_at(m, 0x14), 2u);
+    const std::uint32_t offset = cvtpm::vtpm::testing::le32_at(m, 0x40);
+    EXPECT_EQ(cvtpm::vtpm::testing::le32_at(m, 0x44), 96u);
+    EXPECT_EQ(offset + 96u, m.size());
+    return decode(Bytes(m.end() - 96, m.end()));
+  }
+
+ private:
+  vtpm::host::HostPlatform platform_;
+  vtpm::Dispatcher dispatcher_;
+  vtpm::host::GuestVcpu vcpu_;
+  vtpm::host::GuestAttestation attestation_;
+};
+
+TEST(AttestedState, TheEvidenceFollowsEveryWriteAndTheNextBoot) {
+  MemoryStorage storage;
+  Bytes last_digest;
+  std::uint64_t last_generation = 0;
+  {
+    Boot boot(storage, root_of(21));
+    ASSERT_TRUE(boot.outcome);
+    AttestedState attested(boot);
+    AttestedState::Entry e = attested.single();
+    EXPECT_EQ(e.version, 1u);
+    EXPECT_EQ(e.status, 1u);   // fresh
+    EXPECT_EQ(e.binding, 1u);  // development
+    EXPECT_EQ(e.reserved, 0u);
+    EXPECT_EQ(e.boot_generation, 0u);
+    EXPECT_EQ(e.current_generation, 1u);
+    EXPECT_EQ(e.boot_digest, Bytes(32, 0));
+    EXPECT_EQ(e.current_digest, openssl_sha256(*storage.blob));
+
+    ASSERT_EQ(rc_of(boot.engine, cvtpm::vtpm::testing::tpm_startup_clear()), 0u);
+    ASSERT_EQ(rc_of(boot.engine, nv_define(8)), 0u);
+    ASSERT_EQ(rc_of(boot.engine, nv_write(Bytes(8, 0x5A))), 0u);
+    const std::uint64_t written = 1u + static_cast<std::uint64_t>(storage.writes - 1);
+    ASSERT_GE(written, 3u);
+    for (const AttestedState::Entry& now : {attested.single(), attested.from_services()}) {
+      EXPECT_EQ(now.status, 1u);
+      EXPECT_EQ(now.boot_generation, 0u);
+      EXPECT_EQ(now.current_generation, written);
+      EXPECT_EQ(now.current_digest, openssl_sha256(*storage.blob));
+    }
+    last_generation = written;
+    last_digest = openssl_sha256(*storage.blob);
+  }
+  Boot boot(storage, root_of(21));
+  ASSERT_TRUE(boot.outcome);
+  AttestedState attested(boot);
+  const AttestedState::Entry e = attested.from_services();
+  EXPECT_EQ(e.status, 2u);  // restored
+  EXPECT_EQ(e.boot_generation, last_generation);
+  EXPECT_EQ(e.current_generation, last_generation);
+  EXPECT_EQ(e.boot_digest, last_digest);
+  EXPECT_EQ(e.current_digest, last_digest);
+
+  // A write that fails: the evidence says so (status failed), the generation stays.
+  ASSERT_EQ(rc_of(boot.engine, cvtpm::vtpm::testing::tpm_startup_clear()), 0u);
+  const AttestedState::Entry started = attested.single();  // TPM2_Startup may write
+  storage.fail_replace = StorageError::kConflict;
+  EXPECT_EQ(rc_of(boot.engine, nv_write(Bytes(8, 0x33))), 0x101u);
+  const AttestedState::Entry failed = attested.single();
+  EXPECT_EQ(failed.status, 3u);
+  EXPECT_EQ(failed.boot_generation, last_generation);
+  EXPECT_EQ(failed.current_generation, started.current_generation);
+  EXPECT_EQ(failed.current_digest, started.current_digest);
 }
 
 }  // namespace

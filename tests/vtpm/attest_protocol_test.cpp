@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cvtpm/formats/snp/attestation_report.h"
+#include "cvtpm/formats/state/state_evidence.h"
 #include "cvtpm/measure/snp_keys.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/vtpm/ek_template.h"
@@ -52,6 +53,22 @@ struct Op {
 
 Bytes vtpm_guid() {
   return testing::from_hex("ebf176c4 2301 a545 9641 b4e7dde5bfe3");
+}
+
+// cvtpm's state service, 31e5bf5a-87b1-4ca7-a415-75feaccacbc8, in UEFI byte order.
+Bytes state_guid() {
+  return testing::from_hex("5abfe531 b187 a74c a415 75feaccacbc8");
+}
+
+// The state entry (docs/persistence.md, "Rollback") written field by field.
+Bytes state_entry(std::uint32_t status, std::uint32_t binding, std::uint64_t boot_generation,
+                  std::uint64_t current_generation, const Bytes& boot_digest,
+                  const Bytes& current_digest) {
+  ByteWriter w;
+  w.le32(1).le32(status).le32(binding).le32(0);
+  w.le64(boot_generation).le64(current_generation);
+  w.raw(boot_digest).raw(current_digest);
+  return w.bytes();
 }
 
 class AttestTest : public ServiceTest {
@@ -274,6 +291,92 @@ TEST_F(AttestTest, BusyTpm) {
   EXPECT_EQ(platform.reports_signed(), 0u);
 }
 
+TEST_F(AttestTest, SingleServiceOfTheStateGuidSaysEphemeralWithoutPersistence) {
+  Op op = default_op(true);
+  op.service_guid = state_guid();
+  const SvsmRegisters out = attest(op);
+  ASSERT_EQ(result(out), SvsmResult::kSuccess);
+  ASSERT_EQ(out.rcx, 96u);
+  const Bytes manifest = read_guest(op.manifest_gpa, 96);
+  EXPECT_EQ(manifest, state_entry(0, 0, 0, 0, Bytes(32, 0), Bytes(32, 0)));
+  expect_valid_report(op.report_gpa, manifest);
+  // Its manifest version is 0 too.
+  op.manifest_version = 1;
+  EXPECT_EQ(result(attest(op)), SvsmResult::kInvalidParameter);
+}
+
+// With a persistent state attached, SERVICES lists it after the vTPM, and both calls read the
+// evidence as it is at the time of the call.
+TEST_F(AttestTest, ThePersistentStateIsAttestedAsItIsAtTheCall) {
+  formats::state::StateEvidence evidence{};
+  evidence.version = 1;
+  evidence.status = 2;   // restored
+  evidence.binding = 1;  // development
+  evidence.boot_generation = 0x0102030405060708;
+  evidence.current_generation = 0x0102030405060709;
+  for (std::size_t i = 0; i < 32; ++i) {
+    evidence.boot_digest[i] = static_cast<std::uint8_t>(0xB0 + i);
+    evidence.current_digest[i] = static_cast<std::uint8_t>(0x40 + i);
+  }
+  dispatcher->set_state_evidence(&evidence);
+  Bytes boot_digest(32), current_digest(32);
+  for (std::size_t i = 0; i < 32; ++i) {
+    boot_digest[i] = static_cast<std::uint8_t>(0xB0 + i);
+    current_digest[i] = static_cast<std::uint8_t>(0x40 + i);
+  }
+
+  const Op op = default_op(false);
+  SvsmRegisters out = attest(op);
+  ASSERT_EQ(result(out), SvsmResult::kSuccess);
+  const std::span<const std::uint8_t> ek = engine->ek_public();
+  const std::size_t manifest_size = 0x18 + 2 * 0x18 + ek.size() + 96;
+  ASSERT_EQ(out.rcx, manifest_size);
+  Bytes manifest = read_guest(op.manifest_gpa, manifest_size);
+  EXPECT_EQ(le32_at(manifest, 0x10), manifest_size);
+  EXPECT_EQ(le32_at(manifest, 0x14), 2u);
+  EXPECT_EQ(Bytes(manifest.begin() + 0x18, manifest.begin() + 0x28), vtpm_guid());
+  EXPECT_EQ(le32_at(manifest, 0x28), 0x48u);
+  EXPECT_EQ(le32_at(manifest, 0x2C), ek.size());
+  EXPECT_EQ(Bytes(manifest.begin() + 0x30, manifest.begin() + 0x40), state_guid());
+  EXPECT_EQ(le32_at(manifest, 0x40), 0x48u + ek.size());
+  EXPECT_EQ(le32_at(manifest, 0x44), 96u);
+  EXPECT_EQ(Bytes(manifest.begin() + 0x48, manifest.begin() + 0x48 + static_cast<long>(ek.size())),
+            Bytes(ek.begin(), ek.end()));
+  EXPECT_EQ(Bytes(manifest.end() - 96, manifest.end()),
+            state_entry(2, 1, 0x0102030405060708, 0x0102030405060709, boot_digest, current_digest));
+  expect_valid_report(op.report_gpa, manifest);
+
+  // A write in between: the next attestation carries it.
+  evidence.current_generation += 1;
+  evidence.current_digest[0] ^= 0xFF;
+  current_digest[0] ^= 0xFF;
+  out = attest(op);
+  ASSERT_EQ(result(out), SvsmResult::kSuccess);
+  manifest = read_guest(op.manifest_gpa, manifest_size);
+  EXPECT_EQ(Bytes(manifest.end() - 96, manifest.end()),
+            state_entry(2, 1, 0x0102030405060708, 0x010203040506070A, boot_digest, current_digest));
+
+  Op single = default_op(true);
+  single.service_guid = state_guid();
+  out = attest(single);
+  ASSERT_EQ(result(out), SvsmResult::kSuccess);
+  ASSERT_EQ(out.rcx, 96u);
+  EXPECT_EQ(read_guest(single.manifest_gpa, 96),
+            state_entry(2, 1, 0x0102030405060708, 0x010203040506070A, boot_digest, current_digest));
+  // The vTPM's single service is still the EK alone.
+  out = attest(default_op(true));
+  ASSERT_EQ(result(out), SvsmResult::kSuccess);
+  EXPECT_EQ(out.rcx, ek.size());
+
+  // Too small a manifest buffer: the size needed comes back.
+  Op small = op;
+  small.manifest_size = static_cast<std::uint32_t>(manifest_size - 1);
+  out = attest(small);
+  EXPECT_EQ(result(out), SvsmResult::kInvalidParameter);
+  EXPECT_EQ(out.rcx, manifest_size);
+  dispatcher->set_state_evidence(nullptr);
+}
+
 class AttestWithCertificatesTest : public AttestTest {
  protected:
   static host::HostPlatformConfig with_certificates() {
@@ -376,6 +479,9 @@ TEST_F(AttestWithoutTpmTest, NoServicesToAttest) {
   EXPECT_EQ(le32_at(manifest, 0x14), 0u);
   expect_valid_report(op.report_gpa, manifest);
   EXPECT_EQ(result(attest(default_op(true))), SvsmResult::kUnsupportedProtocol);
+  Op state = default_op(true);
+  state.service_guid = state_guid();
+  EXPECT_EQ(result(attest(state)), SvsmResult::kUnsupportedProtocol);
 }
 
 }  // namespace

@@ -18,23 +18,35 @@ bool reserved_fields_zero(const AttestServicesOp& op) {
          nonce_reserved == 0;
 }
 
-// Writes the services manifest listing the vTPM (when `ek` is not empty) into `out`, which holds
-// kMaxManifestSize bytes; returns its size.
-std::size_t services_manifest(std::span<const std::uint8_t> ek, std::uint8_t* out) {
-  const std::uint32_t count = ek.empty() ? 0 : 1;
-  const std::size_t data_offset =
-      sizeof(ServicesManifestHeader) + count * sizeof(ServicesManifestEntry);
-  const std::size_t size = data_offset + ek.size();
+struct Service {
+  const formats::Guid& guid;
+  std::span<const std::uint8_t> data;
+};
+
+// Writes the services manifest of `services` (header, one entry each, then their data in the
+// same order) into `out`, which holds kMaxManifestSize bytes; returns its size.
+std::size_t services_manifest(std::span<const Service> services, std::uint8_t* out) {
+  std::size_t data_offset =
+      sizeof(ServicesManifestHeader) + services.size() * sizeof(ServicesManifestEntry);
+  std::size_t size = data_offset;
+  for (const Service& s : services) size += s.data.size();
   const ServicesManifestHeader header{kServicesManifestGuid, static_cast<std::uint32_t>(size),
-                                      count};
+                                      static_cast<std::uint32_t>(services.size())};
   std::memcpy(out, &header, sizeof header);
-  if (count != 0) {
-    const ServicesManifestEntry entry{kVtpmServiceGuid, static_cast<std::uint32_t>(data_offset),
-                                      static_cast<std::uint32_t>(ek.size())};
-    std::memcpy(out + sizeof header, &entry, sizeof entry);
-    std::memcpy(out + data_offset, ek.data(), ek.size());
+  std::uint8_t* entry_at = out + sizeof header;
+  for (const Service& s : services) {
+    const ServicesManifestEntry entry{s.guid, static_cast<std::uint32_t>(data_offset),
+                                      static_cast<std::uint32_t>(s.data.size())};
+    std::memcpy(entry_at, &entry, sizeof entry);
+    std::memcpy(out + data_offset, s.data.data(), s.data.size());
+    entry_at += sizeof entry;
+    data_offset += s.data.size();
   }
   return size;
+}
+
+std::span<const std::uint8_t> bytes_of(const StateEvidence& evidence) {
+  return {reinterpret_cast<const std::uint8_t*>(&evidence), sizeof evidence};
 }
 
 }  // namespace
@@ -72,11 +84,13 @@ SvsmResult AttestProtocol::attest(bool single_service, SvsmRegisters& regs) {
       (c.nonce.gpa & kPageMask) + kAttestNonceSize > kPageSize) {
     return SvsmResult::kInvalidParameter;
   }
+  const bool state_service = single_service && op.service_guid == kStateServiceGuid;
   if (single_service) {
-    if (!(op.service_guid == kVtpmServiceGuid) || engine_ == nullptr) {
+    if (!(op.service_guid == kVtpmServiceGuid || state_service) || engine_ == nullptr) {
       return SvsmResult::kUnsupportedProtocol;
     }
-    if (op.manifest_version != kVtpmManifestVersion) return SvsmResult::kInvalidParameter;
+    const std::uint32_t version = state_service ? kStateManifestVersion : kVtpmManifestVersion;
+    if (op.manifest_version != version) return SvsmResult::kInvalidParameter;
   }
 
   // nonce || manifest, contiguous: REPORT_DATA is the SHA-512 of exactly these bytes.
@@ -86,19 +100,34 @@ SvsmResult AttestProtocol::attest(bool single_service, SvsmRegisters& regs) {
   {
     std::uint8_t ek[kMaxEkPublicSize];
     std::size_t ek_size = 0;
+    StateEvidence state = kEphemeralState;
+    bool persistent = false;
     if (engine_ != nullptr) {
-      EngineLock lock(*engine_);  // the EK changes only when the TPM is manufactured again
+      // The EK changes only when the TPM is manufactured again; the state evidence changes in
+      // the engine's NV commit, inside a command: both are read under the engine's lock.
+      EngineLock lock(*engine_);
       if (!lock.held()) return SvsmResult::kBusy;
       const std::span<const std::uint8_t> ek_public = engine_->ek_public();
       if (ek_public.empty()) return SvsmResult::kInvalidRequest;  // no TPM manufactured yet
       ek_size = ek_public.size();
       std::memcpy(ek, ek_public.data(), ek_size);
+      if (state_ != nullptr) {
+        state = *state_;
+        persistent = true;
+      }
     }
-    if (single_service) {
+    if (state_service) {
+      std::memcpy(manifest, &state, sizeof state);
+      manifest_size = sizeof state;
+    } else if (single_service) {
       std::memcpy(manifest, ek, ek_size);
       manifest_size = ek_size;
     } else {
-      manifest_size = services_manifest({ek, ek_size}, manifest);
+      // The vTPM, and with a persistent state attached the state service after it.
+      const Service services[] = {{kVtpmServiceGuid, {ek, ek_size}},
+                                  {kStateServiceGuid, bytes_of(state)}};
+      const std::size_t count = engine_ == nullptr ? 0 : persistent ? 2 : 1;
+      manifest_size = services_manifest({services, count}, manifest);
     }
   }
 

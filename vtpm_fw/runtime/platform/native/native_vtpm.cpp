@@ -42,6 +42,8 @@ NativeVtpm& start_vtpm(const BootInfo& info, std::uint64_t identity_limit, conso
   const std::uint64_t started = x86::tsc_clock::uptime_ns();
   if (info.persistent_state) {
     vtpm->persistent = &start_persistent_tpm(vtpm->engine, vtpm->allocator, info, io);
+    // The SVSM attestation carries the state's generations and digests (docs/persistence.md).
+    vtpm->dispatcher.set_state_evidence(&vtpm->persistent->evidence());
   } else {
     const vtpm::Status<vtpm::EngineError> made = vtpm->engine.manufacture({info.ek_algorithm});
     if (!made) {

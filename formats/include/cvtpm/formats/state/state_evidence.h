@@ -35,9 +35,14 @@ struct StateEvidence {
 static_assert(sizeof(StateEvidence) == 0x60);
 static_assert(offsetof(StateEvidence, status) == 0x04);
 static_assert(offsetof(StateEvidence, binding) == 0x08);
+static_assert(offsetof(StateEvidence, reserved) == 0x0C);
 static_assert(offsetof(StateEvidence, boot_generation) == 0x10);
 static_assert(offsetof(StateEvidence, current_generation) == 0x18);
 static_assert(offsetof(StateEvidence, boot_digest) == 0x20);
 static_assert(offsetof(StateEvidence, current_digest) == 0x40);
+
+// What the state service attests without persistence: version 1, status ephemeral, all else 0.
+inline constexpr StateEvidence kEphemeralStateEvidence{
+    kStateEvidenceVersion, static_cast<std::uint32_t>(StateStatus::kEphemeral), 0, 0, 0, 0, {}, {}};
 
 }  // namespace cvtpm::formats::state

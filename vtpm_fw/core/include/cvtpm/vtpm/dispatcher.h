@@ -39,6 +39,10 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
+  // The persistent state's evidence for the attestation protocol (AttestProtocol::
+  // set_state_evidence): null, the default, attests an ephemeral TPM.
+  void set_state_evidence(const StateEvidence* evidence) { attest_.set_state_evidence(evidence); }
+
   void dispatch(const CallContext& context, SvsmRegisters& regs);
   ServeOutcome serve_pending(const CallContext& context, SvsmRegisters& regs);
 

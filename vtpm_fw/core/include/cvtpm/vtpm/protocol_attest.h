@@ -10,8 +10,13 @@
 // The SVSM writes an attestation report of itself (VMPL0) whose REPORT_DATA is
 // SHA-512(nonce || manifest), the manifest, and optionally the platform's certificates. The
 // manifest of SERVICES is the services manifest (a GUID table); that of SINGLE_SERVICE is the
-// service's own data. The only service is the vTPM (GUID c476f1eb-0123-45a5-9641-b4e7dde5bfe3),
-// whose manifest version 0 is the marshaled TPMT_PUBLIC of its endorsement key.
+// service's own data. Services, both only when there is a vTPM:
+//   vTPM (GUID c476f1eb-0123-45a5-9641-b4e7dde5bfe3), manifest version 0: the marshaled
+//     TPMT_PUBLIC of its endorsement key; always the first entry of SERVICES.
+//   cvtpm state (GUID 31e5bf5a-87b1-4ca7-a415-75feaccacbc8), manifest version 0: the 96-byte
+//     formats::state::StateEvidence (docs/persistence.md, "Rollback") as it is at the call. In
+//     SERVICES only when a persistent state is attached (set_state_evidence), after the vTPM;
+//     SINGLE_SERVICE answers it always, with status 0 (ephemeral) when none is attached.
 //
 // Checks, in order, each failing without side effects:
 //   operation not guest memory                         INVALID_ADDRESS
@@ -34,9 +39,10 @@
 
 namespace cvtpm::vtpm {
 
-// Largest services manifest: header, one entry, the EK.
-inline constexpr std::size_t kMaxManifestSize =
-    sizeof(ServicesManifestHeader) + sizeof(ServicesManifestEntry) + kMaxEkPublicSize;
+// Largest services manifest: header, two entries, the EK and the state evidence.
+inline constexpr std::size_t kMaxManifestSize = sizeof(ServicesManifestHeader) +
+                                                2 * sizeof(ServicesManifestEntry) +
+                                                kMaxEkPublicSize + sizeof(StateEvidence);
 // Largest report a platform may produce (an SNP report is 0x4A0 bytes).
 inline constexpr std::size_t kMaxReportSize = 4096;
 // Largest certificate blob a platform may produce (the SNP extended-report maximum).
@@ -50,12 +56,19 @@ class AttestProtocol {
 
   SvsmResult handle(std::uint32_t call, SvsmRegisters& regs);
 
+  // Attaches the persistent state's evidence (state::PersistentState::evidence()), or detaches
+  // it (null: an ephemeral TPM). It must outlive the protocol; it is read under the engine's
+  // lock at every attestation, so whoever writes it must hold that lock (PersistentState writes
+  // it in the engine's NV commit, inside a command).
+  void set_state_evidence(const StateEvidence* evidence) { state_ = evidence; }
+
  private:
   SvsmResult attest(bool single_service, SvsmRegisters& regs);
 
   Platform& platform_;
   GuestMemory& memory_;
   TpmEngine* engine_;
+  const StateEvidence* state_ = nullptr;
 };
 
 }  // namespace cvtpm::vtpm

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "cvtpm/formats/guid.h"
+#include "cvtpm/formats/state/state_evidence.h"
 
 namespace cvtpm::vtpm {
 
@@ -187,6 +188,12 @@ inline constexpr formats::Guid kServicesManifestGuid =
 inline constexpr formats::Guid kVtpmServiceGuid =
     formats::Guid::parse("c476f1eb-0123-45a5-9641-b4e7dde5bfe3");
 inline constexpr std::uint32_t kVtpmManifestVersion = 0;
+// cvtpm's persistent-state service (docs/persistence.md, "Rollback"); its manifest (version 0)
+// is the 96-byte StateEvidence, whose layout is in cvtpm/formats/state/state_evidence.h.
+using formats::state::StateEvidence;
+inline constexpr formats::Guid kStateServiceGuid = formats::state::kStateServiceGuid;
+inline constexpr std::uint32_t kStateManifestVersion = formats::state::kStateManifestVersion;
+inline constexpr StateEvidence kEphemeralState = formats::state::kEphemeralStateEvidence;
 
 // ---------------------------------------------------------------------------------------------
 // vTPM protocol (2), chapter 8.
