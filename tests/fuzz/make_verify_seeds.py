@@ -20,6 +20,8 @@ OUT = os.path.join(HERE, "corpus", "verify_evidence")
 NATIVE_MARKER = b"cvtpm native: NOT ATTESTED"
 SERVICES_GUID = bytes.fromhex("bb9e8463923d7046a1ff58f9c94b87bb")
 VTPM_GUID = bytes.fromhex("ebf176c42301a5459641b4e7dde5bfe3")
+# cvtpm's state service 31e5bf5a-87b1-4ca7-a415-75feaccacbc8, UEFI byte order.
+STATE_GUID = bytes.fromhex("5abfe531b187a74ca41575feaccacbc8")
 
 
 def read(*parts):
@@ -48,6 +50,13 @@ def services_manifest(services):
     return out + b"".join(d for _, d in services)
 
 
+def state_entry(status, binding, boot_generation, current_generation, boot_digest,
+                current_digest):
+    """docs/persistence.md, "Rollback": 96 bytes, little-endian."""
+    return struct.pack("<IIIIQQ", 1, status, binding, 0, boot_generation,
+                       current_generation) + boot_digest + current_digest
+
+
 def native_report(nonce, manifest):
     report = bytearray(0x4A0)
     struct.pack_into("<I", report, 0, 2)
@@ -73,6 +82,10 @@ def main():
     for name, ek in eks.items():
         write("manifest_" + name, 3, ek)
     write("manifest_services", 3, services)
+    restored = state_entry(2, 1, 5, 7, hashlib.sha256(b"5").digest(), hashlib.sha256(b"7").digest())
+    with_state = services_manifest([(VTPM_GUID, eks["rsa2048"]), (STATE_GUID, restored)])
+    write("manifest_services_state", 3, with_state)
+    write("manifest_state_single", 3, state_entry(0, 0, 0, 0, bytes(32), bytes(32)))
     write("reference_measure", 4, b'{"mode": "snp", "launch_digest": "' + b"ab" * 48 + b'"}')
     write("reference_listing", 4,
           b'{"igvm": {"mode": "igvm", "launch_digest": "' + b"cd" * 48 +
@@ -83,6 +96,8 @@ def main():
     write("all_native_allowed", 0x80 | 5, piece(b"") + piece(b"") + piece(eks["rsa2048"]) + native)
     write("all_services_native", 0x80 | 5,
           piece(b"") + piece(b"") + piece(services) + native_report(bytes(64), services))
+    write("all_services_state_native", 0x80 | 5,
+          piece(b"") + piece(b"") + piece(with_state) + native_report(bytes(64), with_state))
     write("all_ark_override", 0x40 | 5,
           piece(vcek) + piece(milan_chain) + piece(eks["ecc_p384"]) + report)
 

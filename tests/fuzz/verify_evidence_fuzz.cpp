@@ -1,14 +1,15 @@
 // Fuzzes cvtpm-verify's parsers of untrusted bytes and the verification over them: the report,
 // certificates (DER, PEM, PEM chains) with the VCEK extensions, the SVSM manifest with the EK's
-// TPMT_PUBLIC, the reference-values JSON, and all of them together through verify_report and
-// both verdict renderings. Bad bytes may only ever raise InputError; anything else (another
-// exception, a sanitizer report) is a bug.
+// TPMT_PUBLIC and the cvtpm state entry, the reference-values JSON, and all of them together
+// through verify_report and both verdict renderings. Bad bytes may only ever raise InputError;
+// anything else (another exception, a sanitizer report) is a bug.
 //
 // Input: u8 selector, then by selector % 6:
 //   0 report  1 certificate  2 PEM chain  3 manifest  4 reference-values JSON
 //   5 u16 LE length + VCEK, u16 LE length + PEM chain (ASK[, ARK]), u16 LE length + manifest,
 //     then the report; selector bit 7 allows the native unsigned report, bit 6 uses the chain's
-//     last certificate as --ark. The nonce is 64 zero bytes.
+//     last certificate as --ark. The nonce is 64 zero bytes; with a manifest the state checks
+//     run too (min generation 5, a digest, status restored).
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -68,6 +69,12 @@ void everything(std::uint8_t selector, std::span<const std::uint8_t> data) {
   v::Policy policy;
   policy.allow_unsigned_native = (selector & 0x80) != 0;
   policy.min_tcb = v::MinimumTcb{1, 0, 1, 1, std::nullopt};
+  if (e.manifest) {  // the state checks read the manifest's state entry
+    policy.min_state_generation = 5;
+    policy.state_digest.emplace();
+    policy.state_digest->fill(0xB7);
+    policy.require_state = v::RequiredState::kRestored;
+  }
   const v::Verdict verdict = v::verify_report(e, policy);
   (void)v::verdict_text(verdict);
   (void)v::verdict_json(verdict, "fuzz");

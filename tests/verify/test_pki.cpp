@@ -305,6 +305,27 @@ Bytes vtpm_service_guid() {
   return Bytes(std::begin(vtpm::kVtpmServiceGuid.bytes), std::end(vtpm::kVtpmServiceGuid.bytes));
 }
 
+Bytes state_service_guid() {
+  return {0x5a, 0xbf, 0xe5, 0x31, 0xb1, 0x87, 0xa7, 0x4c,
+          0xa4, 0x15, 0x75, 0xfe, 0xac, 0xca, 0xcb, 0xc8};
+}
+
+Bytes state_entry(const StateEntrySpec& spec) {
+  Bytes out;
+  auto le = [&](std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  le(spec.version, 4);
+  le(spec.status, 4);
+  le(spec.binding, 4);
+  le(spec.reserved, 4);
+  le(spec.boot_generation, 8);
+  le(spec.current_generation, 8);
+  out.insert(out.end(), 32, spec.boot_digest);
+  out.insert(out.end(), 32, spec.current_digest);
+  return out;
+}
+
 Bytes services_manifest(const std::vector<std::pair<Bytes, Bytes>>& services) {
   auto le32 = [](Bytes& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));

@@ -116,6 +116,21 @@ Bytes ek_tpmt_public_ecc_p256();
 // A services manifest (GUID table) holding `services` (GUID bytes, data).
 Bytes services_manifest(const std::vector<std::pair<Bytes, Bytes>>& services);
 Bytes vtpm_service_guid();
+// cvtpm's state service GUID 31e5bf5a-87b1-4ca7-a415-75feaccacbc8, in UEFI byte order.
+Bytes state_service_guid();
+// The state service's 96-byte entry (docs/persistence.md, "Rollback"), written field by field;
+// `boot_digest` and `current_digest` repeat one byte 32 times.
+struct StateEntrySpec {
+  std::uint32_t version = 1;
+  std::uint32_t status = 2;   // restored
+  std::uint32_t binding = 1;  // development
+  std::uint32_t reserved = 0;
+  std::uint64_t boot_generation = 7;
+  std::uint64_t current_generation = 9;
+  std::uint8_t boot_digest = 0xB7;
+  std::uint8_t current_digest = 0xC9;
+};
+Bytes state_entry(const StateEntrySpec& spec = {});
 
 Bytes sha512_of(const Bytes& a, const Bytes& b);
 

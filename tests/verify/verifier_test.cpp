@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
 #include "cvtpm/verify/verifier.h"
 #include "test_pki.h"
@@ -521,6 +522,166 @@ TEST_F(Verifier, TheJsonVerdictCarriesTheDecodedReport) {
         "\"signing_key\": 0", "\"name\": \"report-signature\""}) {
     EXPECT_NE(json.find(needle), std::string::npos) << needle << " in " << json;
   }
+}
+
+TEST(Manifest, TheStateEntryIsReadFromServicesAndSingleServiceManifests) {
+  const Bytes ek = ek_tpmt_public_rsa2048();
+  StateEntrySpec spec;
+  spec.boot_generation = 0x0102030405060708;
+  spec.current_generation = 0x1112131415161718;
+  const Manifest m = parse_manifest(
+      services_manifest({{vtpm_service_guid(), ek}, {state_service_guid(), state_entry(spec)}}),
+      "manifest");
+  ASSERT_TRUE(m.ek && m.state);
+  EXPECT_EQ(m.service_count, 2u);
+  EXPECT_EQ(m.state->status, StateEntry::Status::kRestored);
+  EXPECT_EQ(m.state->binding, 1u);
+  EXPECT_EQ(m.state->boot_generation, 0x0102030405060708u);
+  EXPECT_EQ(m.state->current_generation, 0x1112131415161718u);
+  EXPECT_EQ(Bytes(m.state->boot_digest.begin(), m.state->boot_digest.end()), Bytes(32, 0xB7));
+  EXPECT_EQ(Bytes(m.state->current_digest.begin(), m.state->current_digest.end()), Bytes(32, 0xC9));
+  // Without persistence, SERVICES has no state entry.
+  EXPECT_FALSE(parse_manifest(services_manifest({{vtpm_service_guid(), ek}}), "m").state);
+
+  // SVSM_ATTEST_SINGLE_SERVICE of the state GUID: the 96 bytes alone.
+  spec.status = 0;
+  spec.binding = 0;
+  const Manifest single = parse_manifest(state_entry(spec), "manifest");
+  EXPECT_FALSE(single.services);
+  EXPECT_FALSE(single.ek);
+  ASSERT_TRUE(single.state);
+  EXPECT_EQ(single.state->status, StateEntry::Status::kEphemeral);
+}
+
+TEST(Manifest, MalformedStateEntriesAreBadInput) {
+  const Bytes ek = ek_tpmt_public_rsa2048();
+  auto with = [&](const Bytes& entry) {
+    return services_manifest({{vtpm_service_guid(), ek}, {state_service_guid(), entry}});
+  };
+  auto expect_refused = [&](const Bytes& manifest, const std::string& why) {
+    try {
+      parse_manifest(manifest, "manifest.bin");
+      ADD_FAILURE() << "accepted; expected: " << why;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("manifest.bin"), std::string::npos) << e.what();
+    }
+  };
+  Bytes entry = state_entry();
+  expect_refused(with(Bytes(entry.begin(), entry.end() - 1)), "95 bytes");
+  entry.push_back(0);
+  expect_refused(with(entry), "97 bytes");
+  StateEntrySpec spec;
+  spec.version = 2;
+  expect_refused(with(state_entry(spec)), "version 2");
+  spec = {};
+  spec.status = 4;
+  expect_refused(with(state_entry(spec)), "status 4");
+  spec = {};
+  spec.binding = 4;
+  expect_refused(with(state_entry(spec)), "binding 4");
+  spec = {};
+  spec.reserved = 1;
+  expect_refused(with(state_entry(spec)), "reserved");
+  expect_refused(services_manifest({{vtpm_service_guid(), ek},
+                                    {state_service_guid(), state_entry()},
+                                    {state_service_guid(), state_entry()}}),
+                 "a second cvtpm state entry");
+  spec = {};
+  spec.version = 2;
+  EXPECT_THROW(parse_manifest(state_entry(spec), "m"), InputError);  // nor a TPMT_PUBLIC
+}
+
+// Rollback evidence: the boot generation against the last one the verifier saw, the digest
+// when it is that generation, and the status.
+TEST_F(Verifier, StateChecksCompareTheBootGenerationDigestAndStatus) {
+  const Bytes ek = ek_tpmt_public_rsa2048();
+  auto manifest = [&](const StateEntrySpec& spec) {
+    return services_manifest(
+        {{vtpm_service_guid(), ek}, {state_service_guid(), state_entry(spec)}});
+  };
+  const StateEntrySpec restored;  // boot generation 7, digest B7..., current 9
+  const Evidence e = bound(amd_.report(), manifest(restored));
+
+  Verdict v = verify_report(e, {});
+  EXPECT_TRUE(v.accepted());
+  EXPECT_NE(std::find(v.not_checked.begin(), v.not_checked.end(),
+                      "state: no --min-state-generation, --state-digest or --require-state"),
+            v.not_checked.end());
+  EXPECT_NE(verdict_text(v).find("state: restored, binding development, boot generation 7 "
+                                 "(digest " +
+                                 to_hex(Bytes(32, 0xB7)) + "), current generation 9 (digest " +
+                                 to_hex(Bytes(32, 0xC9)) + ")\n"),
+            std::string::npos)
+      << verdict_text(v);
+
+  Policy p;
+  p.min_state_generation = 7;
+  EXPECT_TRUE(verify_report(e, p).accepted());
+  p.min_state_generation = 8;  // the verifier saw generation 8: the host rolled back
+  v = verify_report(e, p);
+  EXPECT_EQ(v.failed(), Strings{"state-generation"});
+  EXPECT_EQ(v.checks.back().expected, "boot generation at least 8 (--min-state-generation)");
+  EXPECT_EQ(v.checks.back().actual, "boot generation 7 (restored)");
+
+  std::array<std::uint8_t, 32> digest;
+  digest.fill(0xB7);
+  p.min_state_generation = 7;
+  p.state_digest = digest;
+  EXPECT_TRUE(verify_report(e, p).accepted());
+  digest.fill(0xC9);  // generation 7 with another digest: a fork, not the state the verifier saw
+  p.state_digest = digest;
+  v = verify_report(e, p);
+  EXPECT_EQ(v.failed(), Strings{"state-digest"});
+  p.min_state_generation = 6;  // a newer generation than the one seen: its digest is not known
+  EXPECT_TRUE(verify_report(e, p).accepted());
+
+  Policy status;
+  status.require_state = RequiredState::kRestored;
+  EXPECT_TRUE(verify_report(e, status).accepted());
+  StateEntrySpec fresh;
+  fresh.status = 1;
+  fresh.boot_generation = 0;
+  fresh.boot_digest = 0;
+  const Evidence fresh_e = bound(amd_.report(), manifest(fresh));
+  EXPECT_EQ(verify_report(fresh_e, status).failed(), Strings{"state-status"});
+  status.require_state = RequiredState::kPersistent;
+  EXPECT_TRUE(verify_report(fresh_e, status).accepted());
+  StateEntrySpec failed;
+  failed.status = 3;
+  EXPECT_EQ(verify_report(bound(amd_.report(), manifest(failed)), status).failed(),
+            Strings{"state-status"});
+  StateEntrySpec ephemeral;
+  ephemeral.status = 0;
+  ephemeral.binding = 0;
+  EXPECT_EQ(verify_report(bound(amd_.report(), manifest(ephemeral)), status).failed(),
+            Strings{"state-status"});
+
+  // No state entry at all (an ephemeral TPM, or a vTPM-only manifest): every state check fails.
+  Policy all;
+  all.min_state_generation = 0;
+  all.require_state = RequiredState::kPersistent;
+  v = verify_report(bound(amd_.report(), services_manifest({{vtpm_service_guid(), ek}})), all);
+  EXPECT_EQ(v.failed(), (Strings{"state-generation", "state-status"}));
+  EXPECT_NE(v.checks.back().actual.find("no cvtpm state entry"), std::string::npos);
+  EXPECT_EQ(verify_report(bound(amd_.report(), ek), all).failed(),
+            (Strings{"state-generation", "state-status"}));
+}
+
+TEST_F(Verifier, TheJsonVerdictCarriesTheStateEntry) {
+  const Bytes manifest = services_manifest(
+      {{vtpm_service_guid(), ek_tpmt_public_rsa2048()}, {state_service_guid(), state_entry()}});
+  const std::string json = verdict_json(verify_report(bound(amd_.report(), manifest), {}), "t");
+  for (const std::string& needle :
+       {std::string("\"status\": \"restored\""), std::string("\"binding\": \"development\""),
+        std::string("\"boot_generation\": 7"), std::string("\"current_generation\": 9"),
+        "\"boot_digest\": \"" + to_hex(Bytes(32, 0xB7)) + "\"",
+        "\"current_digest\": \"" + to_hex(Bytes(32, 0xC9)) + "\""}) {
+    EXPECT_NE(json.find(needle), std::string::npos) << needle << " in " << json;
+  }
+  const std::string without =
+      verdict_json(verify_report(bound(amd_.report(), ek_tpmt_public_rsa2048()), {}), "t");
+  EXPECT_NE(without.find("\"state\": null"), std::string::npos) << without;
 }
 
 }  // namespace

@@ -90,11 +90,27 @@ class VerifyCli : public ::testing::Test {
 TEST_F(VerifyCli, HelpAndVersion) {
   const ProcessResult help = run({"report", "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* option :
-       {"--report", "--vcek", "--cert-chain", "--ark", "--measurement", "--reference-values",
-        "--allow-debug", "--vmpl", "--min-tcb", "--host-data", "--id-key-digest",
-        "--author-key-digest", "--report-data", "--nonce", "--manifest", "--ek-out",
-        "--output-format", "--allow-unsigned-native"}) {
+  for (const char* option : {"--report",
+                             "--vcek",
+                             "--cert-chain",
+                             "--ark",
+                             "--measurement",
+                             "--reference-values",
+                             "--allow-debug",
+                             "--vmpl",
+                             "--min-tcb",
+                             "--host-data",
+                             "--id-key-digest",
+                             "--author-key-digest",
+                             "--report-data",
+                             "--nonce",
+                             "--manifest",
+                             "--ek-out",
+                             "--output-format",
+                             "--allow-unsigned-native",
+                             "--min-state-generation",
+                             "--state-digest",
+                             "--require-state"}) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   }
   const ProcessResult fetch = run({"fetch", "--help"});
@@ -323,6 +339,86 @@ TEST_F(VerifyCli, BadHexAndOptions) {
       "--manifest");
   expect_bad_input({"report"}, "--report is required");
   expect_bad_input({}, "A subcommand is required");
+}
+
+// The rollback options on a services manifest with the state entry (boot generation 7, digest
+// B7...): accepted when the verifier last saw generation 7 with that digest, rejected naming the
+// check when it saw 8.
+TEST_F(VerifyCli, StateOptionsAcceptOrRejectNamingTheCheck) {
+  const TestAmd& amd = TestAmd::get();
+  const Bytes manifest =
+      services_manifest({{vtpm_service_guid(), ek_}, {state_service_guid(), state_entry()}});
+  fs::AttestationReport r = amd.report();
+  const Bytes digest = sha512_of(Bytes(64, 0x3C), manifest);
+  std::memcpy(r.report_data, digest.data(), 64);
+  amd.sign(r);
+  dir_.write("report-state.bin", Bytes(reinterpret_cast<const std::uint8_t*>(&r),
+                                       reinterpret_cast<const std::uint8_t*>(&r) + sizeof r));
+  dir_.write("manifest-state.bin", manifest);
+  const std::string seen_digest = to_hex(Bytes(32, 0xB7));
+  auto with = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> changes = {"--report", "report-state.bin", "--manifest",
+                                        "manifest-state.bin"};
+    changes.insert(changes.end(), extra.begin(), extra.end());
+    return accepted_args(changes);
+  };
+
+  ProcessResult ok = run(with({"--min-state-generation", "7", "--state-digest", seen_digest,
+                               "--require-state", "restored"}));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("  pass  state-generation\n"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("  pass  state-digest\n"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("  pass  state-status\n"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("state: restored, binding development, boot generation 7 (digest " +
+                        seen_digest + "), current generation 9"),
+            std::string::npos)
+      << ok.out;
+
+  const ProcessResult rolled_back = run(with({"--min-state-generation", "8"}));
+  EXPECT_EQ(rolled_back.exit_code, 1) << rolled_back.out << rolled_back.err;
+  EXPECT_NE(rolled_back.out.find("checks failed: state-generation)\n"), std::string::npos)
+      << rolled_back.out;
+  EXPECT_NE(rolled_back.out.find("  FAIL  state-generation\n          expected: boot generation "
+                                 "at least 8 (--min-state-generation)\n          actual:   boot "
+                                 "generation 7 (restored)\n"),
+            std::string::npos)
+      << rolled_back.out;
+
+  const ProcessResult forked =
+      run(with({"--min-state-generation", "7", "--state-digest", to_hex(Bytes(32, 0x01))}));
+  EXPECT_EQ(forked.exit_code, 1) << forked.out;
+  EXPECT_NE(forked.out.find("checks failed: state-digest)\n"), std::string::npos) << forked.out;
+
+  const ProcessResult json = run(with({"--output-format", "json"}));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const nlohmann::json j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["manifest"]["kind"], "services");
+  EXPECT_EQ(j["manifest"]["state"]["status"], "restored");
+  EXPECT_EQ(j["manifest"]["state"]["boot_generation"], 7);
+  EXPECT_EQ(j["manifest"]["state"]["current_generation"], 9);
+  EXPECT_EQ(j["manifest"]["state"]["boot_digest"], seen_digest);
+
+  // The vTPM-only manifest has no state entry: a rejection, not bad input.
+  const ProcessResult absent = run(accepted_args({"--require-state", "persistent"}));
+  EXPECT_EQ(absent.exit_code, 1) << absent.out;
+  EXPECT_NE(absent.out.find("actual:   no cvtpm state entry in the manifest"), std::string::npos)
+      << absent.out;
+
+  expect_bad_input(with({"--min-state-generation", "seven"}), "--min-state-generation");
+  expect_bad_input(with({"--min-state-generation", "7", "--state-digest", "00"}),
+                   "--state-digest: must be 32 bytes (64 hex digits), got 1");
+  expect_bad_input(with({"--state-digest", seen_digest}),
+                   "--state-digest requires --min-state-generation");
+  expect_bad_input(with({"--require-state", "fresh"}), "--require-state");
+  expect_bad_input(
+      {"report", "--report", "report.bin", "--vcek", "vcek.der", "--min-state-generation", "1"},
+      "--min-state-generation requires --manifest");
+  Bytes bad = manifest;
+  bad[bad.size() - 96 + 4] = 9;  // status 9
+  dir_.write("manifest-bad.bin", bad);
+  expect_bad_input(with({"--manifest", "manifest-bad.bin"}),
+                   "manifest-bad.bin: services manifest "
+                   "entry 1 (cvtpm state): status 9");
 }
 
 TEST_F(VerifyCli, BadReferenceValues) {

@@ -109,6 +109,7 @@ struct ReportOptions {
   std::optional<std::string> ek_out;
   std::string output_format = "text";
   bool allow_unsigned_native = false;
+  std::optional<std::string> min_state_generation, state_digest, require_state;
 };
 
 CLI::App* add_report_command(CLI::App& app, ReportOptions& o) {
@@ -168,6 +169,22 @@ CLI::App* add_report_command(CLI::App& app, ReportOptions& o) {
   cmd->add_flag("--allow-unsigned-native", o.allow_unsigned_native,
                 "Accept the cvtpm native firmware's unsigned report, checking the binding only "
                 "(nothing is attested)");
+  auto* min_state = cmd->add_option("--min-state-generation", o.min_state_generation,
+                                    "The manifest's state entry: boot generation at least N (the "
+                                    "last generation this verifier saw; rollback evidence)")
+                        ->type_name("N");
+  auto* state_digest = cmd->add_option("--state-digest", o.state_digest,
+                                       "The state entry's boot digest if its boot generation is "
+                                       "--min-state-generation (64 hex digits)")
+                           ->type_name("HEX");
+  auto* require_state = cmd->add_option("--require-state", o.require_state,
+                                        "The state entry's status: restored, or persistent "
+                                        "(fresh or restored; not ephemeral or failed)")
+                            ->check(CLI::IsMember({"restored", "persistent"}))
+                            ->type_name("STATUS");
+  min_state->needs(manifest);
+  state_digest->needs(min_state);
+  require_state->needs(manifest);
   report_data->excludes(nonce)->excludes(manifest);
   nonce->needs(manifest);
   manifest->needs(nonce);
@@ -202,6 +219,15 @@ Policy parse_policy(const ReportOptions& o) {
   }
   if (o.report_data) p.report_data = parse_fixed_hex<64>(*o.report_data, "--report-data");
   p.allow_unsigned_native = o.allow_unsigned_native;
+  if (o.min_state_generation) {
+    p.min_state_generation =
+        parse_uint(*o.min_state_generation, "--min-state-generation", ~std::uint64_t{0});
+  }
+  if (o.state_digest) p.state_digest = parse_fixed_hex<32>(*o.state_digest, "--state-digest");
+  if (o.require_state) {
+    p.require_state =
+        *o.require_state == "restored" ? RequiredState::kRestored : RequiredState::kPersistent;
+  }
   return p;
 }
 
@@ -260,7 +286,8 @@ CLI::App* add_fetch_command(CLI::App& app, FetchOptions& o) {
   CLI::App* cmd = app.add_subcommand(
       "fetch",
       "Fetch report.bin and manifest.bin from a running cvtpm vTPM (cvtpm-vtpmd, or the firmware "
-      "behind cvtpm-tpm-bridge) with a single-service attestation of the vTPM");
+      "behind cvtpm-tpm-bridge) with an SVSM_ATTEST_SERVICES attestation: the services manifest "
+      "with the vTPM's EK and, for a persistent vTPM, its state entry");
   cmd->add_option("--tcti", o.tcti, "The vTPM's swtpm TCTI: swtpm:host=HOST,port=PORT")
       ->required()
       ->type_name("TCTI");
@@ -279,7 +306,7 @@ int run_fetch(const FetchOptions& o, std::ostream& out) {
   const std::filesystem::path dir(o.out_dir);
   if (!std::filesystem::is_directory(dir)) throw InputError(o.out_dir, "not a directory");
   const FetchedEvidence evidence =
-      fetch_attestation(endpoint, nonce, AttestMode::kSingleService, kFetchTimeout, "--tcti");
+      fetch_attestation(endpoint, nonce, AttestMode::kServices, kFetchTimeout, "--tcti");
   write_file_atomic(dir / "manifest.bin", evidence.manifest);
   write_file_atomic(dir / "report.bin", evidence.report);
   out << "report.bin: " << evidence.report.size() << " bytes\n"

@@ -13,6 +13,8 @@
 #include <stdexcept>
 
 #include "cvtpm/formats/byte_reader.h"
+#include "cvtpm/formats/state/state_blob.h"
+#include "cvtpm/formats/state/state_evidence.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/error.h"
@@ -338,6 +340,39 @@ std::optional<std::string> matching_template(std::span<const std::uint8_t> area,
   return std::nullopt;
 }
 
+// The state entry (docs/persistence.md, "Rollback"): exactly one StateEvidence, version 1, a
+// known status and binding, reserved zero.
+StateEntry parse_state_entry(std::span<const std::uint8_t> bytes, const std::string& name,
+                             const std::string& label) {
+  namespace fss = formats::state;
+  auto fail = [&](const std::string& why) { throw InputError(name, label + ": " + why); };
+  if (bytes.size() != sizeof(fss::StateEvidence)) {
+    fail(std::to_string(bytes.size()) + " bytes, a state entry has " +
+         std::to_string(sizeof(fss::StateEvidence)));
+  }
+  fss::StateEvidence raw;
+  std::memcpy(&raw, bytes.data(), sizeof raw);
+  if (raw.version != fss::kStateEvidenceVersion) {
+    fail("version " + std::to_string(raw.version) + ", this verifier reads version " +
+         std::to_string(fss::kStateEvidenceVersion));
+  }
+  if (raw.status > static_cast<std::uint32_t>(fss::StateStatus::kFailed)) {
+    fail("status " + std::to_string(raw.status) + " is not 0-3");
+  }
+  if (raw.binding > static_cast<std::uint32_t>(fss::Binding::kIdentity)) {
+    fail("binding " + std::to_string(raw.binding) + " is not 0-3");
+  }
+  if (raw.reserved != 0) fail("reserved field " + hex_number(raw.reserved) + " is not zero");
+  StateEntry e;
+  e.status = static_cast<StateEntry::Status>(raw.status);
+  e.binding = raw.binding;
+  e.boot_generation = raw.boot_generation;
+  e.current_generation = raw.current_generation;
+  std::memcpy(e.boot_digest.data(), raw.boot_digest, e.boot_digest.size());
+  std::memcpy(e.current_digest.data(), raw.current_digest, e.current_digest.size());
+  return e;
+}
+
 Manifest parse_services_manifest(std::span<const std::uint8_t> bytes, const std::string& name) {
   const formats::ByteReader reader(bytes, name);
   const auto header = reader.read<vtpm::ServicesManifestHeader>(0);
@@ -365,6 +400,12 @@ Manifest parse_services_manifest(std::span<const std::uint8_t> bytes, const std:
                                  std::to_string(data_start) + ", " + std::to_string(bytes.size()) +
                                  ")");
     }
+    if (entry.guid == formats::state::kStateServiceGuid) {
+      if (manifest.state) throw InputError(name, label + ": a second cvtpm state entry");
+      manifest.state =
+          parse_state_entry(reader.slice(entry.offset, entry.size), name, label + " (cvtpm state)");
+      continue;
+    }
     if (!(entry.guid == vtpm::kVtpmServiceGuid)) continue;
     if (manifest.ek) throw InputError(name, label + ": a second vTPM service entry");
     manifest.ek = parse_endorsement_key(reader.slice(entry.offset, entry.size),
@@ -374,6 +415,17 @@ Manifest parse_services_manifest(std::span<const std::uint8_t> bytes, const std:
 }
 
 }  // namespace
+
+const char* state_status_name(StateEntry::Status status) {
+  constexpr const char* kNames[] = {"ephemeral", "fresh", "restored", "failed"};
+  const auto i = static_cast<std::size_t>(status);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
+}
+
+const char* state_binding_name(std::uint32_t binding) {
+  constexpr const char* kNames[] = {"none", "development", "measurement", "identity"};
+  return binding < std::size(kNames) ? kNames[binding] : "unknown";
+}
 
 EndorsementKey parse_endorsement_key(std::span<const std::uint8_t> tpmt_public,
                                      const std::string& name) {
@@ -408,6 +460,10 @@ Manifest parse_manifest(std::span<const std::uint8_t> bytes, const std::string& 
     return parse_services_manifest(bytes, name);
   }
   Manifest manifest;
+  if (bytes.size() == sizeof(formats::state::StateEvidence) && bytes[0] != 0) {
+    manifest.state = parse_state_entry(bytes, name, "cvtpm state manifest");
+    return manifest;
+  }
   manifest.ek = parse_endorsement_key(bytes, name);
   return manifest;
 }

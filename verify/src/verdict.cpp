@@ -199,6 +199,14 @@ std::string verdict_text(const Verdict& v) {
     out += "ek: " + ek_summary(ek) + "\n";
     out += "ek-name: " + to_hex(ek.name) + "\n";
   }
+  if (v.manifest && v.manifest->state) {
+    const StateEntry& st = *v.manifest->state;
+    out += std::string("state: ") + state_status_name(st.status) + ", binding " +
+           state_binding_name(st.binding) + ", boot generation " +
+           std::to_string(st.boot_generation) + " (digest " + to_hex(st.boot_digest) +
+           "), current generation " + std::to_string(st.current_generation) + " (digest " +
+           to_hex(st.current_digest) + ")\n";
+  }
   return out;
 }
 
@@ -221,7 +229,9 @@ std::string verdict_json(const Verdict& v, const std::string& tool_version) {
   j["report"] = report_json(v);
   j["vcek"] = v.vcek ? vcek_json(*v.vcek) : ordered_json(nullptr);
   if (v.manifest) {
-    ordered_json m{{"kind", v.manifest->services ? "services" : "single-service"},
+    ordered_json m{{"kind", v.manifest->services ? "services"
+                            : v.manifest->state  ? "single-service (cvtpm state)"
+                                                 : "single-service"},
                    {"services", v.manifest->service_count}};
     if (v.manifest->ek) {
       const EndorsementKey& ek = *v.manifest->ek;
@@ -231,6 +241,17 @@ std::string verdict_json(const Verdict& v, const std::string& tool_version) {
                  {"attributes", hex_number(ek.attributes)},
                  {"name", to_hex(ek.name)},
                  {"public_key_pem", public_key_pem(ek)}};
+    }
+    if (v.manifest->state) {
+      const StateEntry& st = *v.manifest->state;
+      m["state"] = {{"status", state_status_name(st.status)},
+                    {"binding", state_binding_name(st.binding)},
+                    {"boot_generation", st.boot_generation},
+                    {"boot_digest", to_hex(st.boot_digest)},
+                    {"current_generation", st.current_generation},
+                    {"current_digest", to_hex(st.current_digest)}};
+    } else {
+      m["state"] = nullptr;
     }
     j["manifest"] = m;
   } else {

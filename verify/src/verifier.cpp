@@ -132,6 +132,49 @@ void check_endorsement_key(const Manifest& manifest, Verdict& v) {
         "TPMA_OBJECT " + hex_number(attributes) + (problem.empty() ? "" : ": " + problem));
 }
 
+// The state entry against the rollback options (docs/persistence.md, "Rollback"; docs/verify.md).
+void check_state(const Manifest& manifest, const Policy& policy, Verdict& v) {
+  if (!policy.min_state_generation && !policy.require_state) {
+    v.not_checked.push_back("state: no --min-state-generation, --state-digest or --require-state");
+    return;
+  }
+  const std::optional<StateEntry>& state = manifest.state;
+  const std::string absent =
+      "no cvtpm state entry in the manifest (an ephemeral TPM, or the vTPM's single-service "
+      "manifest)";
+  if (policy.min_state_generation) {
+    const std::uint64_t min = *policy.min_state_generation;
+    v.add("state-generation", state && state->boot_generation >= min,
+          "boot generation at least " + std::to_string(min) + " (--min-state-generation)",
+          state ? "boot generation " + std::to_string(state->boot_generation) + " (" +
+                      state_status_name(state->status) + ")"
+                : absent);
+  }
+  if (policy.state_digest) {
+    const std::uint64_t seen = policy.min_state_generation.value_or(0);
+    const std::string digest = to_hex(*policy.state_digest);
+    // Only the generation the digest belongs to is judged here; a lower one fails
+    // state-generation, a higher one has a digest the verifier cannot know.
+    const bool passed =
+        state && (state->boot_generation != seen || state->boot_digest == *policy.state_digest);
+    v.add("state-digest", passed,
+          "boot digest " + digest + " if the boot generation is " + std::to_string(seen) +
+              " (--state-digest, --min-state-generation)",
+          state ? "boot generation " + std::to_string(state->boot_generation) + ", boot digest " +
+                      to_hex(state->boot_digest)
+                : absent);
+  }
+  if (policy.require_state) {
+    const bool restored_only = *policy.require_state == RequiredState::kRestored;
+    const bool passed = state && (state->status == StateEntry::Status::kRestored ||
+                                  (!restored_only && state->status == StateEntry::Status::kFresh));
+    v.add("state-status", passed,
+          restored_only ? "status restored (--require-state restored)"
+                        : "status fresh or restored (--require-state persistent)",
+          state ? std::string("status ") + state_status_name(state->status) : absent);
+  }
+}
+
 void check_binding(const Evidence& evidence, const Policy& policy, Verdict& v) {
   const std::span<const std::uint8_t> actual(evidence.report.fields.report_data);
   if (policy.report_data) {
@@ -154,6 +197,7 @@ void check_binding(const Evidence& evidence, const Policy& policy, Verdict& v) {
         "REPORT_DATA " + to_hex(actual));
   v.manifest = evidence.manifest;
   check_endorsement_key(*evidence.manifest, v);
+  check_state(*evidence.manifest, policy, v);
 }
 
 void list_unattested(const Policy& policy, Verdict& v) {
@@ -175,6 +219,14 @@ Verdict verify_report(const Evidence& evidence, const Policy& policy) {
   if (evidence.nonce.has_value() != evidence.manifest_bytes.has_value() ||
       evidence.manifest_bytes.has_value() != evidence.manifest.has_value()) {
     throw InputError("--nonce", "--nonce and --manifest go together");
+  }
+  if ((policy.min_state_generation || policy.state_digest || policy.require_state) &&
+      !evidence.manifest) {
+    throw InputError("--manifest",
+                     "the state checks read the manifest: give --nonce and --manifest");
+  }
+  if (policy.state_digest && !policy.min_state_generation) {
+    throw InputError("--state-digest", "needs --min-state-generation (the digest's generation)");
   }
   Verdict v;
   v.report = evidence.report;

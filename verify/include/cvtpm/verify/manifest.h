@@ -2,11 +2,15 @@
 // 7; ../shared/reference/svsm-vtpm.md section 1.9): either the services manifest of
 // SVSM_ATTEST_SERVICES (a GUID table, cvtpm::vtpm::ServicesManifestHeader) or the single vTPM
 // service's manifest of SVSM_ATTEST_SINGLE_SERVICE, version 0: the marshaled TPMT_PUBLIC of the
-// vTPM's endorsement key. Parsed with bounds checks; malformed bytes throw InputError.
+// vTPM's endorsement key. A services manifest may also carry cvtpm's state entry (GUID
+// 31e5bf5a-87b1-4ca7-a415-75feaccacbc8, docs/persistence.md "Rollback"), which is also the whole
+// manifest of SVSM_ATTEST_SINGLE_SERVICE of that GUID. Parsed with bounds checks; malformed
+// bytes throw InputError.
 #pragma once
 
 #include <openssl/types.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,14 +36,33 @@ struct EndorsementKey {
   std::vector<std::uint8_t> name;
 };
 
+// The persistent vTPM state's evidence (cvtpm/formats/state/state_evidence.h), decoded.
+struct StateEntry {
+  enum class Status : std::uint32_t { kEphemeral = 0, kFresh = 1, kRestored = 2, kFailed = 3 };
+  Status status = Status::kEphemeral;
+  std::uint32_t binding = 0;  // 0 none, 1 development, 2 measurement, 3 identity
+  std::uint64_t boot_generation = 0;
+  std::uint64_t current_generation = 0;
+  std::array<std::uint8_t, 32> boot_digest{};
+  std::array<std::uint8_t, 32> current_digest{};
+};
+const char* state_status_name(StateEntry::Status status);  // "ephemeral", "fresh", ...
+const char* state_binding_name(std::uint32_t binding);     // "none", "development", ...
+
 struct Manifest {
   bool services = false;  // a services manifest (GUID table), else the single service's
   std::size_t service_count = 1;
-  // The vTPM service's EK; empty if a services manifest lists no vTPM.
+  // The vTPM service's EK; empty if a services manifest lists no vTPM, and in the state
+  // service's single-service manifest.
   std::optional<EndorsementKey> ek;
+  // The state entry; empty if the manifest has none (an ephemeral TPM's SERVICES, the vTPM's
+  // single service).
+  std::optional<StateEntry> state;
 };
 
-// Classifies by the services-manifest GUID at offset 0, which no TPMT_PUBLIC can start with.
+// Classifies by the services-manifest GUID at offset 0, which no TPMT_PUBLIC can start with; a
+// single-service manifest of 96 bytes starting with the state entry's version (LE 1, where a
+// TPMT_PUBLIC has a big-endian RSA or ECC type: 00 01, 00 23) is the state service's.
 Manifest parse_manifest(std::span<const std::uint8_t> bytes, const std::string& name);
 
 // A TPMT_PUBLIC (RSA or ECC) as an endorsement key. Throws InputError naming `name`.

@@ -38,6 +38,12 @@ struct MinimumTcb {
   std::optional<std::uint8_t> fmc;
 };
 
+// What --require-state accepts of the state entry's status.
+enum class RequiredState : std::uint8_t {
+  kPersistent,  // fresh or restored: persistence on and no write failed
+  kRestored,    // restored only: the TPM started from a stored state
+};
+
 struct Policy {
   bool allow_debug = false;
   std::uint32_t vmpl = 0;                          // the SVSM's own reports are VMPL 0
@@ -48,6 +54,12 @@ struct Policy {
   std::optional<std::array<std::uint8_t, 48>> author_key_digest;
   std::optional<std::array<std::uint8_t, 64>> report_data;
   bool allow_unsigned_native = false;
+  // Rollback evidence (docs/persistence.md, "Rollback"): the state this boot started from is
+  // at least this generation (the last one the verifier saw) ...
+  std::optional<std::uint64_t> min_state_generation;
+  // ... and, if it is exactly that generation, has this digest. Needs min_state_generation.
+  std::optional<std::array<std::uint8_t, 32>> state_digest;
+  std::optional<RequiredState> require_state;
 };
 
 // Throws InputError when the evidence cannot be judged at all (a signed report without a VCEK,
