@@ -5,6 +5,11 @@
 #   1. boot 1 seals a secret under the SRK into a persistent handle, defines and writes an NV
 #      index and reads the EK; boot 2 with the same FILE unseals it, reads the NV index back and
 #      gets the same EK;
+#   1b. rollback evidence (docs/persistence.md, "Rollback"): `cvtpm-verify fetch` + `report
+#      --allow-unsigned-native` show the state entry (the generation after each NV write, the
+#      digest = SHA-256 of FILE); boot 2 is accepted with the generation and digest boot 1 ended
+#      with (--min-state-generation, --state-digest, --require-state restored); a boot from an
+#      older FILE is rejected by the same call, naming state-generation;
 #   2. another dev key, a corrupted, a truncated and a foreign FILE are refused with the reason
 #      on the launcher's output, and FILE is unchanged byte for byte;
 #   3. an older generation swapped in while the VM runs: the next NV write fails (TPM failure
@@ -22,7 +27,9 @@ need() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed"; exit 
 need tpm2_startup
 need qemu-system-x86_64
 launch=$bin/cvtpm-launch
+verify=$bin/cvtpm-verify
 [ -x "$launch" ] || { echo "FAIL: $launch missing"; exit 1; }
+[ -x "$verify" ] || { echo "FAIL: $verify missing"; exit 1; }
 
 work=$(mktemp -d)
 launcher_pid=
@@ -85,6 +92,31 @@ refused() {
   echo "ok: $name refused ($(grep -o 'state: REFUSED: [^;(]*' "$work/$name.out" | head -1))"
 }
 
+# attest NAME: `cvtpm-verify fetch` with a fresh nonce into $work/NAME/ (report, manifest, nonce).
+attest() {
+  local name=$1
+  mkdir -p "$work/$name"
+  head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/$name/nonce"
+  "$verify" fetch --tcti "$TPM2TOOLS_TCTI" --nonce "$(cat "$work/$name/nonce")" \
+    --out "$work/$name" >/dev/null || fail "$name: cvtpm-verify fetch failed"
+}
+# verdict NAME ARGS...: `cvtpm-verify report` on NAME's evidence (the native report: binding only)
+# with ARGS; the verdict in $work/NAME/verdict, its JSON in verdict.json; prints the exit status.
+verdict() {
+  local name=$1 rc=0
+  shift
+  local args=(report --report "$work/$name/report.bin" --allow-unsigned-native
+              --nonce "$(cat "$work/$name/nonce")" --manifest "$work/$name/manifest.bin" "$@")
+  "$verify" "${args[@]}" >"$work/$name/verdict" 2>&1 || rc=$?
+  "$verify" "${args[@]}" --output-format json >"$work/$name/verdict.json" 2>/dev/null || true
+  echo "$rc"
+}
+# state_field NAME FIELD: a field of the state entry in NAME's JSON verdict.
+state_field() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifest"]["state"][sys.argv[2]])' \
+    "$work/$1/verdict.json" "$2"
+}
+
 state=$work/vtpm.state
 secret="cvtpm persistent secret $RANDOM"
 printf '%s' "$secret" >"$work/secret.txt"
@@ -105,12 +137,27 @@ tpm2_flushcontext -t >/dev/null
 tpm2_load -C "$work/srk.ctx" -u "$work/seal.pub" -r "$work/seal.priv" -c "$work/seal.ctx" >/dev/null
 tpm2_evictcontrol -C o -c "$work/seal.ctx" "$handle" >/dev/null
 tpm2_nvdefine "$nv" -C o -s 32 -a "ownerread|ownerwrite|authread|authwrite" >/dev/null
+cp "$state" "$work/older"  # a generation the rollback step hands back
+attest before-write
+[ "$(verdict before-write)" = 0 ] || fail "before-write: rejected: $(cat "$work/before-write/verdict")"
 tpm2_nvwrite "$nv" -C o -i "$work/nvdata"
+attest after-write
+[ "$(verdict after-write --require-state persistent)" = 0 ] ||
+  fail "after-write: rejected: $(cat "$work/after-write/verdict")"
+[ "$(state_field after-write status)" = fresh ] || fail "boot 1: the state entry is not 'fresh'"
+[ "$(state_field after-write boot_generation)" = 0 ] || fail "boot 1: boot generation is not 0"
+[ "$(state_field after-write current_generation)" -gt "$(state_field before-write current_generation)" ] ||
+  fail "boot 1: the NV write did not raise the attested generation"
+[ "$(state_field after-write current_digest)" = "$(sha256sum "$state" | cut -d' ' -f1)" ] ||
+  fail "boot 1: the attested digest is not the SHA-256 of the state file"
 tpm2_flushcontext -t >/dev/null
 tpm2_shutdown -c
 stop
 [ -s "$state" ] || fail "boot 1 left no state file"
-echo "ok: boot 1 ($(stat -c %s "$state") bytes of state)"
+echo "ok: boot 1 ($(stat -c %s "$state") bytes of state, attested generation $(state_field after-write current_generation) after the NV write)"
+# What the verifier keeps: the generation and digest of the file boot 1 left.
+seen_generation=$(python3 -c 'import struct, sys; print(struct.unpack_from("<Q", open(sys.argv[1], "rb").read(), 0x10)[0])' "$state")
+seen_digest=$(sha256sum "$state" | cut -d' ' -f1)
 
 step "boot 2: the same state"
 start boot2 --state "$state" || fail "boot 2 did not start"
@@ -122,9 +169,28 @@ cmp -s "$work/nvread" "$work/nvdata" || fail "boot 2 read other NV data"
 tpm2_createek -c "$work/ek2.ctx" -G rsa -u "$work/ek2.pub" >/dev/null
 cmp -s "$work/ek1.pub" "$work/ek2.pub" || fail "boot 2 has another EK"
 tpm2_flushcontext -t >/dev/null
+attest boot2
+fresh_enough=(--min-state-generation "$seen_generation" --state-digest "$seen_digest" --require-state restored)
+[ "$(verdict boot2 "${fresh_enough[@]}")" = 0 ] || fail "boot 2: rejected: $(cat "$work/boot2/verdict")"
+grep -q "^state: restored, binding development, boot generation $seen_generation (digest $seen_digest)" \
+  "$work/boot2/verdict" || fail "boot 2: the verdict does not show the restored state"
 tpm2_shutdown -c
 stop
-echo "ok: boot 2 unsealed the secret, read the NV index, same EK"
+echo "ok: boot 2 unsealed the secret, read the NV index, same EK; attested as restored generation $seen_generation"
+
+step "rollback evidence: a boot from an older state file"
+cp "$state" "$work/latest"
+cp "$work/older" "$state"
+start rollback --state "$state" || fail "rollback did not start"
+attest rollback
+[ "$(verdict rollback "${fresh_enough[@]}")" = 1 ] || fail "rollback: not rejected: $(cat "$work/rollback/verdict")"
+grep -q "^verdict: REJECTED (1 of .* checks failed: state-generation)" "$work/rollback/verdict" ||
+  fail "rollback: the verdict does not name state-generation: $(head -1 "$work/rollback/verdict")"
+grep -q "expected: boot generation at least $seen_generation (--min-state-generation)" \
+  "$work/rollback/verdict" || fail "rollback: the check does not say what it expected"
+stop
+cp "$work/latest" "$state"
+echo "ok: the older state (boot generation $(state_field rollback boot_generation) < $seen_generation) is rejected naming state-generation"
 
 step "refusals"
 refused other-dev-key "another key" --dev-key "$(printf '11%.0s' $(seq 32))"
