@@ -9,8 +9,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = 0x10000  # guest RAM base in vtpm_dispatcher_fuzz
 
 
-def header(protocol, call, rcx=0, rdx=0, r8=0, r9=0, flags=0, budget=63):
-    return struct.pack("<BBBBIQQQQ", protocol, flags, budget, 0, call, rcx, rdx, r8, r9)
+def header(protocol, call, rcx=0, rdx=0, r8=0, r9=0, flags=0, budget=63, state=0):
+    return struct.pack("<BBBBIQQQQ", protocol, flags, budget, state, call, rcx, rdx, r8, r9)
 
 
 def memory(*pieces):
@@ -29,15 +29,16 @@ def vtpm_request(command, locality=0, platform_command=8):
 GET_RANDOM = bytes.fromhex("80010000000c0000017b0010")
 STARTUP = bytes.fromhex("80010000000c000001440000")
 VTPM_GUID = bytes.fromhex("ebf176c42301a5459641b4e7dde5bfe3")
+STATE_GUID = bytes.fromhex("5abfe531b187a74ca41575feaccacbc8")  # cvtpm's state service
 
 
-def attest_op(single):
+def attest_op(single, guid=VTPM_GUID):
     op = struct.pack("<QII", GUEST + 0x3000, 4096, 0)
     op += struct.pack("<QH6x", GUEST + 0x4000, 64)
     op += struct.pack("<QII", GUEST + 0x5000, 4096, 0)
     op += struct.pack("<QII", GUEST + 0x6000, 4096, 0)
     if single:
-        op += VTPM_GUID + struct.pack("<II", 0, 0)
+        op += guid + struct.pack("<II", 0, 0)
     return op
 
 
@@ -78,6 +79,10 @@ DISPATCHER = {
     "attest_services": header(1, 0, rcx=GUEST + 8) + memory((8, attest_op(False)), (0x4000, bytes(range(64)))),
     "attest_single_service": header(1, 1, rcx=GUEST + 8)
     + memory((8, attest_op(True)), (0x4000, bytes(range(64)))),
+    "attest_services_state": header(1, 0, rcx=GUEST + 8, state=1)
+    + memory((8, attest_op(False)), (0x4000, bytes(range(64)))),
+    "attest_single_state": header(1, 1, rcx=GUEST + 8, state=1)
+    + memory((8, attest_op(True, STATE_GUID)), (0x4000, bytes(range(64)))),
     "unknown_protocol": header(7, 0),
 }
 

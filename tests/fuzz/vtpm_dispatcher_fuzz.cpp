@@ -11,7 +11,8 @@
 //                        (the calling area included), so accesses take the core's window path
 //                        inside it and the checked path outside
 //   u8  PVALIDATE work budget: 1 + value % 64 pages
-//   u8  reserved
+//   u8  state     bit 0: a persistent state's evidence attached (the attestation adds the cvtpm
+//                 state entry to SERVICES and answers its SINGLE_SERVICE from it)
 //   u32 call id
 //   u64 RCX, RDX, R8, R9 (little-endian)
 // The host platform aborts on any contract violation (an access outside guest memory, an
@@ -122,6 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   host::WindowedPlatform windowed(*platform, kGuestBase, kGuestBase + kWindowSize);
   Platform& served_platform = (flags & 0x20) ? static_cast<Platform&>(windowed) : *platform;
   Dispatcher dispatcher(served_platform, &tpm, service);
+  static const StateEvidence kRestored{1, 2, 1, 0, 41, 43, {0xB0}, {0xC0}};
+  if (data[3] & 1) dispatcher.set_state_evidence(&kRestored);
   const CallContext context{0, platform->vcpus()[0].caa_gpa};
   bool served = true;
   if (flags & 8) {
