@@ -4,6 +4,7 @@
 // root key from MSG_KEY_REQ, and PersistentState restoring or manufacturing the TPM. snp_main.cpp
 // itself is freestanding code and not run here: these tests run the same pieces in its order.
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -24,7 +25,10 @@ using state::testing::Bytes;
 using state::testing::LoopUart;
 namespace tp = fw::transport;
 
+using vtpm::SvsmResult;
+
 constexpr std::uint16_t kCom3 = 0x3E8;
+constexpr std::uint64_t k4K = 4096;
 
 // Port I/O of the boot vCPU through its GHCB, as snp_main.cpp's GhcbPortIo.
 class GhcbPorts final : public fw::console::PortIo {
@@ -99,6 +103,7 @@ class PersistentBoot {
     return outcome;
   }
   Bytes ek() const { return Bytes(engine.ek_public().begin(), engine.ek_public().end()); }
+  SnpBoot& boot() { return boot_; }
 
   std::ostringstream host_log;
   std::size_t exits = 0;
@@ -161,6 +166,71 @@ TEST(SnpPersistentState, TheSameImageRestoresItsStateOverCom3AnotherImageIsRefus
     EXPECT_EQ(outcome.error().refusal, state::BlobRefusal::kForeignKey);
   }
   EXPECT_EQ(*store.blob, stored) << "a refused state is never written over";
+}
+
+// What the guest OS gets from SVSM_ATTEST_SERVICES and SVSM_ATTEST_SINGLE_SERVICE (the state's
+// GUID) once snp_main.cpp serves the TPM with the persistent state's evidence attached.
+struct AttestedState {
+  model::GuestEvidence services, single;
+};
+AttestedState attest_state(SnpBoot& b) {
+  constexpr std::uint64_t kScratch = 0x200000;
+  AttestedState out;
+  std::array<std::uint8_t, 64> nonce{};
+  nonce.fill(0x3C);
+  b.set_guest([&](GuestCpu& cpu) {
+    const model::SvsmDiscovery secrets = model::read_secrets(cpu, b.params().guest.secrets_gpa);
+    GuestSvsm svsm(cpu, secrets.caa);
+    model::accept_memory(svsm, kScratch, 24);
+    out.services = model::svsm_attest(svsm, kScratch, 20 * k4K, nonce, std::nullopt);
+    out.single = model::svsm_attest(svsm, kScratch, 20 * k4K, nonce, vtpm::kStateServiceGuid);
+  });
+  b.run_guest();
+  return out;
+}
+
+// Reads a little-endian field of `bytes` at `offset`, independently of the firmware's structs.
+std::uint64_t le_at(const Bytes& bytes, std::size_t offset, std::size_t size) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < size; ++i) v |= std::uint64_t{bytes.at(offset + i)} << (8 * i);
+  return v;
+}
+
+TEST(SnpPersistentState, TheAttestationEvidenceCarriesTheStatesGenerationAndDigest) {
+  launch::MemoryStateStore store;
+  {
+    PersistentBoot first(store, {}, true);
+    ASSERT_TRUE(first.probe());
+    ASSERT_TRUE(first.start());
+  }
+  PersistentBoot second(store, {}, true);
+  ASSERT_TRUE(second.probe());
+  const auto outcome = second.start();
+  ASSERT_TRUE(outcome);
+  ASSERT_EQ(outcome.value().status, state::StateStatus::kRestored);
+  second.boot().firmware().serve(&second.engine, &second.persistent.evidence());
+  const AttestedState got = attest_state(second.boot());
+  ASSERT_EQ(got.services.result, SvsmResult::kSuccess);
+  ASSERT_EQ(got.single.result, SvsmResult::kSuccess);
+
+  // The stored blob's SHA-256, computed here.
+  Bytes digest(32);
+  SHA256(store.blob->data(), store.blob->size(), digest.data());
+  // The SINGLE_SERVICE manifest is the 96-byte entry (docs/persistence.md, "Rollback").
+  const Bytes& entry = got.single.manifest;
+  ASSERT_EQ(entry.size(), 96u);
+  EXPECT_EQ(le_at(entry, 0, 4), 1u);   // version
+  EXPECT_EQ(le_at(entry, 4, 4), 2u);   // restored
+  EXPECT_EQ(le_at(entry, 8, 4), 2u);   // measurement binding (the image's default)
+  EXPECT_EQ(le_at(entry, 16, 8), 1u);  // boot generation
+  EXPECT_EQ(le_at(entry, 24, 8), 1u);  // current generation
+  EXPECT_EQ(Bytes(entry.begin() + 32, entry.begin() + 64), digest);
+  EXPECT_EQ(Bytes(entry.begin() + 64, entry.begin() + 96), digest);
+  // SERVICES: the vTPM's entry, then the state's with the same bytes.
+  const Bytes& manifest = got.services.manifest;
+  ASSERT_GE(manifest.size(), 24u);
+  ASSERT_EQ(le_at(manifest, 20, 4), 2u) << "two services";
+  EXPECT_EQ(Bytes(manifest.end() - 96, manifest.end()), entry);
 }
 
 // snp_main.cpp turns persistence on only when a UART answers at COM3 (the host's choice).

@@ -173,8 +173,9 @@ SnpStatus SnpFirmware::state_root_key(std::span<std::uint8_t, fs::kDerivedKeySiz
   return derive_state_root_key(platform_.get().guest_requests(), ghcb_, params_, key);
 }
 
-RequestLoop& SnpFirmware::serve(vtpm::TpmEngine* engine) {
+RequestLoop& SnpFirmware::serve(vtpm::TpmEngine* engine, const vtpm::StateEvidence* state) {
   vtpm::Dispatcher& dispatcher = dispatcher_.construct(platform_.get(), engine);
+  dispatcher.set_state_evidence(state);
   return loop_.construct(platform_.get(), dispatcher, hardware_, ghcb_, 0);
 }
 

@@ -248,6 +248,7 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
   // COM3), as `cvtpm-launch run --state` does; the image's measured binding picks the key.
   // An image whose console is COM3 (cvtpm-igvmgen --serial-port com3) has no state link.
   static console::Uart16550 state_link(g_port_io, kStateLinkPort);
+  const state::PersistentState* persistent = nullptr;
   if (info.console_port == kStateLinkPort) {
     log::warn("snp: the console is on COM3, the state link's port: the vTPM is ephemeral");
   } else if (state_link.init()) {
@@ -262,7 +263,8 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
                  static_cast<unsigned long>(key.error().value1));
       refuse_persistent_state("root key", "no derived key from the PSP (the line above says why)");
     }
-    start_persistent_tpm(*engine, allocator, state_link, root, {binding, info.ek_algorithm});
+    persistent =
+        &start_persistent_tpm(*engine, allocator, state_link, root, {binding, info.ek_algorithm});
   } else {
     const auto made = engine->manufacture({info.ek_algorithm});
     if (!made) {
@@ -270,10 +272,14 @@ void serve(const native::BootInfo& info, mm::PageAllocator& pages) {
             made.error().code);
     }
   }
-  log::info("init: snp: TPM %s (%s EK); serving the guest",
-            state_link.present() ? "started from the persistent state" : "manufactured (ephemeral)",
-            vtpm::ek_algorithm_name(info.ek_algorithm));
-  snp::RequestLoop& loop = g_firmware->serve(engine);
+  log::info(
+      "init: snp: TPM %s (%s EK); serving the guest",
+      persistent != nullptr ? "started from the persistent state" : "manufactured (ephemeral)",
+      vtpm::ek_algorithm_name(info.ek_algorithm));
+  // The state's generations and digests go into the attestation evidence (docs/persistence.md,
+  // "Rollback").
+  snp::RequestLoop& loop =
+      g_firmware->serve(engine, persistent != nullptr ? &persistent->evidence() : nullptr);
   for (;;) {
     const snp::RequestLoop::Step step = loop.run_once();
     if (step == snp::RequestLoop::Step::kRunFailed || step == snp::RequestLoop::Step::kNoGuest) {

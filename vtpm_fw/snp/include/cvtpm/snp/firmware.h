@@ -81,8 +81,10 @@ class SnpFirmware {
   // The persistent vTPM's root key (cvtpm/snp/state_key.h: MSG_KEY_REQ of the image's binding)
   // into `key`, after prepare(). The caller wipes it after use.
   SnpStatus state_root_key(std::span<std::uint8_t, formats::snp::kDerivedKeySize> key);
-  // The dispatcher over `engine` (null: no vTPM) and the boot vCPU's loop.
-  RequestLoop& serve(vtpm::TpmEngine* engine);
+  // The dispatcher over `engine` (null: no vTPM) and the boot vCPU's loop. `state`: the
+  // persistent state's evidence for the attestation protocol (null: an ephemeral TPM); it must
+  // outlive the firmware.
+  RequestLoop& serve(vtpm::TpmEngine* engine, const vtpm::StateEvidence* state = nullptr);
 
   const formats::boot::BootParams& params() const { return params_; }
   const HypervisorInfo& hypervisor() const { return hypervisor_; }
