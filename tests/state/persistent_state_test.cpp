@@ -7,6 +7,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 
 #include "cvtpm/state/manufacture_random.h"
@@ -307,6 +309,53 @@ TEST_F(RefusedState, GarbageIsNotABlob) {
 TEST_F(RefusedState, AnotherEkAlgorithmIsNamed) {
   expect_refused(storage, root_of(12), StartFailure::kEkAlgorithm, std::nullopt,
                  vtpm::EkAlgorithm::kEccP384);
+}
+
+// Every allocation made through it, so a test can look into the memory PersistentState keeps.
+class TrackingAllocator final : public vtpm::Allocator {
+ public:
+  void* allocate(std::size_t size, std::size_t alignment) override {
+    void* memory = inner_.allocate(size, alignment);
+    if (memory != nullptr) live_[memory] = size;
+    return memory;
+  }
+  void deallocate(void* memory, std::size_t size, std::size_t alignment) override {
+    live_.erase(memory);
+    inner_.deallocate(memory, size, alignment);
+  }
+  bool holds(std::span<const std::uint8_t> bytes) const {
+    for (const auto& [memory, size] : live_) {
+      const auto* begin = static_cast<const std::uint8_t*>(memory);
+      if (std::search(begin, begin + size, bytes.begin(), bytes.end()) != begin + size) return true;
+    }
+    return false;
+  }
+
+ private:
+  vtpm::host::HostAllocator inner_;
+  std::map<void*, std::size_t> live_;
+};
+
+// An authentic state refused after decryption (here: another EK algorithm) leaves none of its
+// plaintext, the TPM's seeds, in the firmware's memory.
+TEST_F(RefusedState, ARefusedAuthenticStateLeavesNoPlaintextBehind) {
+  StateKeys keys;
+  ASSERT_TRUE(derive_state_keys(root_of(12), Binding::kDevelopment, keys));
+  Bytes plaintext(good.size());
+  const auto opened = open_blob(keys, good, OpenPolicy{}, plaintext);
+  ASSERT_TRUE(opened);
+  plaintext.resize(opened.value().plaintext_size);
+
+  TrackingAllocator allocator;
+  vtpm::TpmEngine engine(allocator);
+  OpenSslRandom random;
+  PersistentState state(allocator, storage, random);
+  const auto outcome =
+      state.start(engine, root_of(12), {Binding::kDevelopment, vtpm::EkAlgorithm::kEccP384});
+  ASSERT_FALSE(outcome);
+  ASSERT_EQ(outcome.error().failure, StartFailure::kEkAlgorithm);
+  EXPECT_FALSE(allocator.holds(plaintext));
+  engine.set_state_sink(nullptr);
 }
 
 TEST_F(RefusedState, AnUnreachableStorageIsNamed) {

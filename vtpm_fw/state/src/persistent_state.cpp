@@ -146,6 +146,12 @@ Result<StartOutcome, StartError> PersistentState::restore(std::uint32_t size) {
     e.failure = StartFailure::kOutOfMemory;
     return e;
   }
+  // The plaintext holds the TPM's seeds: wiped on every way out of here, the refusals of an
+  // authentic blob included (a blob whose tag fails leaves none: aes_gcm::decrypt clears it).
+  struct WipeOnExit {
+    Buffer& buffer;
+    ~WipeOnExit() { crypto::wipe(buffer.data, buffer.capacity); }
+  } wipe_plaintext{plaintext_};
   const Result<OpenedBlob, BlobRefusal> opened =
       open_blob(keys_, blob, OpenPolicy{}, {plaintext_.data, plaintext_.capacity});
   if (!opened) {
@@ -167,7 +173,6 @@ Result<StartOutcome, StartError> PersistentState::restore(std::uint32_t size) {
   }
   const Status<vtpm::EngineError> restored = engine_->restore(
       {payload.value().permanent, payload.value().ek_algorithm, payload.value().ek_public});
-  crypto::wipe(plaintext_.data, plaintext_.capacity);
   if (!restored) {
     e.failure = StartFailure::kRestore;
     e.engine = restored.error();
