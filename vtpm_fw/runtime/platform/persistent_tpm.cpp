@@ -88,11 +88,22 @@ state::PersistentState& start_persistent_tpm(vtpm::TpmEngine& engine, vtpm::Allo
   persistent->on_write_failure(report_write_failure);
   const std::uint64_t took_us = (x86::tsc_clock::uptime_ns() - started) / 1000;
   const auto& evidence = persistent->evidence();
-  log::info("init: state: %s generation %lu (%u bytes) over COM3 in %lu.%03lu ms; %lu link bytes",
-            outcome.value().status == state::StateStatus::kRestored ? "restored" : "new TPM, wrote",
-            static_cast<unsigned long>(evidence.current_generation), outcome.value().blob_size,
-            static_cast<unsigned long>(took_us / 1000), static_cast<unsigned long>(took_us % 1000),
-            static_cast<unsigned long>(client->stats().bytes_sent));
+  // A restore is the read and the decryption; a new TPM is its manufacture and the first write.
+  if (outcome.value().status == state::StateStatus::kRestored) {
+    log::info(
+        "init: state: restored generation %lu (%u bytes) over COM3 in %lu.%03lu ms; %lu "
+        "link bytes sent",
+        static_cast<unsigned long>(evidence.current_generation), outcome.value().blob_size,
+        static_cast<unsigned long>(took_us / 1000), static_cast<unsigned long>(took_us % 1000),
+        static_cast<unsigned long>(client->stats().bytes_sent));
+  } else {
+    log::info(
+        "init: state: new TPM (nothing stored), manufactured and generation %lu written in "
+        "%lu.%03lu ms; %lu link bytes sent",
+        static_cast<unsigned long>(evidence.current_generation),
+        static_cast<unsigned long>(took_us / 1000), static_cast<unsigned long>(took_us % 1000),
+        static_cast<unsigned long>(client->stats().bytes_sent));
+  }
   return *persistent;
 }
 
