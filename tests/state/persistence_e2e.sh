@@ -10,19 +10,19 @@
 #      digest = SHA-256 of FILE); boot 2 is accepted with the generation and digest boot 1 ended
 #      with (--min-state-generation, --state-digest, --require-state restored); a boot from an
 #      older FILE is rejected by the same call, naming state-generation;
-#   2. another dev key, a corrupted, a truncated and a foreign FILE are refused with the reason
+#   2. another dev key, another firmware, a corrupted, a truncated and a foreign FILE are refused with the reason
 #      on the launcher's output, and FILE is unchanged byte for byte;
 #   3. an older generation swapped in while the VM runs: the next NV write fails (TPM failure
 #      mode), FILE keeps the older bytes, nothing crashes;
 #   4. --state-reset: a new TPM with the same EK (derived seeds) and no NV index;
-#   5. QEMU killed with SIGKILL during state writes, CVTPM_STATE_KILL_LOOPS times (default 20):
+#   5. QEMU killed with SIGKILL during state writes, CVTPM_STATE_KILL_LOOPS times (default 50):
 #      every next boot restores an intact generation holding at least every acknowledged write.
 # Every boot is bounded by a timeout. Exits 77 (CTest: skipped) when tpm2-tools or QEMU are
 # missing. By hand: tests/state/persistence_e2e.sh build/bin
 set -euo pipefail
 bin=${1:?usage: $0 BIN_DIR}
 bin=$(cd "$bin" && pwd)
-loops=${CVTPM_STATE_KILL_LOOPS:-20}
+loops=${CVTPM_STATE_KILL_LOOPS:-50}
 need() { command -v "$1" >/dev/null || { echo "SKIP: $1 is not installed"; exit 77; }; }
 need tpm2_startup
 need qemu-system-x86_64
@@ -194,6 +194,17 @@ echo "ok: the older state (boot generation $(state_field rollback boot_generatio
 
 step "refusals"
 refused other-dev-key "another key" --dev-key "$(printf '11%.0s' $(seq 32))"
+# Another firmware: the same one with one character of its read-only data changed (a log message),
+# which the development key covers.
+python3 - "$bin/cvtpm-fw.elf" "$work/other-fw.elf" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.find(b"for development and tests only")
+assert i > 0, "the message is not in the firmware"
+b[i] = ord("F")
+open(sys.argv[2], "wb").write(b)
+PY
+refused other-firmware "another key" --firmware "$work/other-fw.elf"
 cp "$state" "$work/good"
 python3 - "$state" <<'PY'
 import sys
