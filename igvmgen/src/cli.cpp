@@ -9,6 +9,7 @@
 #include "cvtpm/formats/snp/page_info.h"
 #include "cvtpm/igvmgen/dump.h"
 #include "cvtpm/igvmgen/image_builder.h"
+#include "cvtpm/support/data_files.h"
 #include "cvtpm/support/digest.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/files.h"
@@ -29,6 +30,7 @@ std::string hex(std::uint64_t v) {
 
 struct BuildCommand {
   std::string firmware, ovmf, output;
+  std::optional<std::string> data_dir;
   std::string platforms = "snp,native";
   std::string policy = "0x30000";
   std::string sev_features = "snp,restricted-injection,debug-swap";
@@ -51,9 +53,14 @@ struct DumpCommand {
 
 void add_build_options(CLI::App& cmd, BuildCommand& b) {
   cmd.add_option("--firmware", b.firmware,
-                 "The VMPL0 firmware: a static x86-64 ELF linked at 128 MiB")
-      ->required()
+                 "The VMPL0 firmware: a static x86-64 ELF linked at 128 MiB (default: "
+                 "cvtpm-fw.elf, found as `cvtpm-igvmgen --help` says)")
       ->type_name("ELF");
+  cmd.add_option("--data-dir", b.data_dir,
+                 "Directory holding cvtpm-fw.elf (overrides " + std::string(kDataDirEnv) +
+                     " and the default search)")
+      ->type_name("DIR")
+      ->excludes("--firmware");
   cmd.add_option("--ovmf", b.ovmf, "The guest firmware (OVMF flash image), placed to end at 4 GiB")
       ->required()
       ->type_name("FD");
@@ -196,7 +203,11 @@ std::string layout_text(const BuiltImage& image) {
 
 int run_build(const BuildCommand& b, std::ostream& err) {
   const BuildOptions options = build_options(b);
-  const auto elf = formats::elf::ElfImage::parse(load_file(b.firmware), b.firmware);
+  // The search order every tool shares (cvtpm/support/data_files.h).
+  const std::string firmware =
+      b.firmware.empty() ? find_data_file("cvtpm-fw.elf", process_data_search(b.data_dir)).string()
+                         : b.firmware;
+  const auto elf = formats::elf::ElfImage::parse(load_file(firmware), firmware);
   const auto ovmf = formats::ovmf::OvmfImage::parse(load_file(b.ovmf), b.ovmf);
   const BuiltImage image = build_image(elf, ovmf, options);
   const formats::igvm::IgvmPieces pieces = formats::igvm::serialize_igvm(image.file, b.output);
@@ -225,6 +236,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
                std::string(kTool)};
   app.set_version_flag("--version", version_line(kTool));
   app.require_subcommand(1);
+  app.footer(data_search_help());
 
   BuildCommand build;
   CLI::App* build_cmd =

@@ -18,6 +18,7 @@
 #include "cvtpm/launch/qemu_command.h"
 #include "cvtpm/launch/state_server.h"
 #include "cvtpm/launch/state_store.h"
+#include "cvtpm/support/data_files.h"
 #include "cvtpm/support/encoding.h"
 #include "cvtpm/support/files.h"
 #include "cvtpm/support/process.h"
@@ -333,13 +334,6 @@ void on_stop_signal(int) {
   g_stop.store(true);
 }
 
-// Tools installed side by side in build/bin: the firmware and the bridge live next to us.
-std::filesystem::path own_directory() {
-  std::error_code ec;
-  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::path(".") : exe.parent_path();
-}
-
 struct EmulateCliOptions {
   EmulateOptions options;
   std::optional<unsigned> port;
@@ -347,6 +341,7 @@ struct EmulateCliOptions {
   bool guest = false;
   std::optional<std::string> ovmf, ovmf_vars, kernel, initrd, append, guest_memory;
   std::vector<std::string> disks;
+  std::optional<std::string> data_dir;
 };
 
 // The guest VM's options, each only with --guest; none without it.
@@ -379,8 +374,14 @@ std::optional<GuestVmOptions> guest_options(const EmulateCliOptions& o) {
 }
 
 int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
-  if (o.options.firmware.empty()) o.options.firmware = (own_directory() / "cvtpm-fw.elf").string();
-  if (o.options.bridge.empty()) o.options.bridge = (own_directory() / "cvtpm-tpm-bridge").string();
+  // The search order every tool shares (cvtpm/support/data_files.h).
+  if (o.options.firmware.empty()) {
+    o.options.firmware = find_data_file("cvtpm-fw.elf", process_data_search(o.data_dir)).string();
+  }
+  // The bridge is a tool: beside this one in the build tree's bin/ and in an installed bin/.
+  if (o.options.bridge.empty()) {
+    o.options.bridge = (running_tool_dir() / "cvtpm-tpm-bridge").string();
+  }
   if (o.port) {
     if (*o.port == 0 || *o.port > 65534) {
       throw InputError("--port",
@@ -410,6 +411,7 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
       std::string(kTool)};
   app.set_version_flag("--version", version_line(kTool));
   app.require_subcommand(1);
+  app.footer(data_search_help());
 
   CheckOptions check;
   CLI::App* check_cmd =
@@ -463,8 +465,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
   emulate_cmd->add_flag("--smoke", emulate.options.smoke, "Run a short TPM smoke test, then stop");
   emulate_cmd
       ->add_option("--firmware", emulate.options.firmware,
-                   "Firmware ELF (default: cvtpm-fw.elf next to cvtpm-launch)")
+                   "Firmware ELF (default: cvtpm-fw.elf, found as `cvtpm-launch --help` says)")
       ->type_name("ELF");
+  emulate_cmd
+      ->add_option("--data-dir", emulate.data_dir,
+                   "Directory holding cvtpm-fw.elf (overrides " + std::string(kDataDirEnv) +
+                       " and the default search)")
+      ->type_name("DIR")
+      ->excludes("--firmware");
   emulate_cmd
       ->add_option("--bridge", emulate.options.bridge,
                    "cvtpm-tpm-bridge binary (default: next to cvtpm-launch)")

@@ -165,7 +165,11 @@ TEST_F(IgvmgenCli, RefusesBadInputWithoutLeavingFiles) {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
-  expect_bad_input({"build", "--ovmf", ovmf_, "-o", "out.igvm"}, "--firmware is required");
+  // Without --firmware the search order finds cvtpm-fw.elf (tests/install); an override that
+  // lacks it is bad input.
+  expect_bad_input({"build", "--ovmf", ovmf_, "-o", "out.igvm", "--data-dir", "no-such-dir"},
+                   "--data-dir: no-such-dir: not a directory");
+  expect_bad_input(with({"--data-dir", "."}), " excludes --");
   expect_bad_input(with({"--platform", "tdx"}), "--platform: unknown platform 'tdx'");
   expect_bad_input(with({"--sev-features", "warp-drive"}),
                    "--sev-features: unknown SEV feature 'warp-drive'");
