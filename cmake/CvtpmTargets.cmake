@@ -31,9 +31,13 @@ function(cvtpm_add_freestanding_objects name)
   cvtpm_target_defaults(${name})
 endfunction()
 
-# cvtpm_add_tool(<name> SOURCES ... LIBS ...): a thin main over a library, placed in build/bin.
+# cvtpm_add_tool(<name> SUMMARY <line> SOURCES ... LIBS ...): a thin main over a library, placed
+# in build/bin and installed in bin/; SUMMARY is the NAME line of its manual page (CvtpmInstall).
 function(cvtpm_add_tool name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "" "SUMMARY" "SOURCES;LIBS" ${ARGN})
+  if(NOT ARG_SUMMARY)
+    message(FATAL_ERROR "cvtpm_add_tool(${name}): SUMMARY missing (its manual page's NAME line)")
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS})
   cvtpm_target_defaults(${name})
@@ -43,6 +47,9 @@ function(cvtpm_add_tool name)
     # warnings about static use of those are expected.
     target_link_options(${name} PRIVATE -static)
   endif()
+  install(TARGETS ${name} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  set_property(GLOBAL APPEND PROPERTY CVTPM_TOOLS ${name})
+  set_property(TARGET ${name} PROPERTY CVTPM_SUMMARY "${ARG_SUMMARY}")
 endfunction()
 
 # cvtpm_add_fuzzer(<name> SOURCE <file> LIBS ... CORPUS <dir>):
