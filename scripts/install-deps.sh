@@ -24,8 +24,8 @@ packages=(
   openssl qemu-system-x86 ovmf tpm2-tools swtpm swtpm-tools socat
   # the guest VM's initramfs (scripts/guest-assets.sh) and the archive downloads below
   busybox-static cpio apt ca-certificates
-  # manual pages (help2man, at build time; man-db renders them in tests/install)
-  help2man man-db
+  # manual pages (help2man, at build time) and the package's checks (scripts/package-test.sh)
+  help2man man-db lintian
   # benchmarks
   hyperfine python3 valgrind
 )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): installs missing dependencies, then builds and runs
 # every test twice: GCC ('default' preset, everything) and clang with ASan + UBSan ('asan'
-# preset: unit tests, fuzz-corpus replays and short libFuzzer runs), after the format check.
+# preset: unit tests, fuzz-corpus replays and short libFuzzer runs), after the format check;
+# between the two, the .deb of the 'release' preset (static tools) is built, checked and run
+# from a scratch root (scripts/package-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,6 +16,9 @@ cmake --preset default
 cmake --build --preset default --target format-check
 cmake --build --preset default
 ctest --preset default
+
+step "release preset: the .deb, installed into a scratch root (scripts/package-test.sh)"
+scripts/package-test.sh
 
 step "asan preset (clang, ASan + UBSan, libFuzzer)"
 cmake --preset asan
