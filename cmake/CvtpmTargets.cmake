@@ -9,9 +9,14 @@ if(CVTPM_SANITIZE)
   add_link_options(${CVTPM_SANITIZER_FLAGS})
 endif()
 
-# cvtpm_target_defaults(<target>): warnings as errors for project code.
+# No host paths in what the project builds: __FILE__, which OpenSSL's allocation and error
+# macros expand in our code (OPENSSL_FILE), names sources relative to the source tree. Without
+# this the tools carried the checkout's absolute path, and two checkouts built different bytes.
+set(CVTPM_PATH_FLAGS "-fmacro-prefix-map=${PROJECT_SOURCE_DIR}/=")
+
+# cvtpm_target_defaults(<target>): warnings as errors and no host paths for project code.
 function(cvtpm_target_defaults target)
-  target_compile_options(${target} PRIVATE ${CVTPM_WARNINGS})
+  target_compile_options(${target} PRIVATE ${CVTPM_WARNINGS} ${CVTPM_PATH_FLAGS})
 endfunction()
 
 # cvtpm_add_freestanding_objects(<name> SOURCES ...): the firmware's build of sources that are

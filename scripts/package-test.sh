@@ -75,6 +75,8 @@ for t in "${tools[@]}"; do
   # Static: no program interpreter, so nothing of this system's loader or libraries is needed.
   ! readelf -l "$root/usr/bin/$t" | grep -q INTERP || fail "$t is dynamically linked"
 done
+# No build path in any file: the bytes must not depend on where the tree was checked out.
+! grep -rlF "$repo" "$root" || fail "the files above contain the build path $repo"
 # The build tree's result, to compare the installed tools' with.
 ovmf=/usr/share/OVMF/OVMF_CODE.fd
 build-release/bin/cvtpm-igvmgen build --firmware build-release/bin/cvtpm-fw.elf --ovmf "$ovmf" \
