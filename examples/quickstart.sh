@@ -5,13 +5,15 @@
 # it is. Outputs land in build/quickstart/.
 #
 #   examples/quickstart.sh            (after building: cmake --preset default && cmake --build --preset default)
+#   BIN=build-release/bin examples/quickstart.sh     the tools of another build (scripts/quickstart.sh:
+#                                                    the release preset's)
 #   OVMF=/path/to/OVMF.fd examples/quickstart.sh     another OVMF (default: Debian unstable's
 #                                                    SVSM-capable ovmf-generic, which
 #                                                    scripts/install-deps.sh downloads, else
 #                                                    Debian 12's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/bin
+bin=${BIN:-build/bin}
 out=build/quickstart
 ovmf=${OVMF:-$(scripts/guest-assets.sh path ovmf-generic 2>/dev/null || echo /usr/share/OVMF/OVMF_CODE.fd)}
 image=$out/vtpm.igvm
