@@ -4,6 +4,12 @@
 # Goal (docs/PERFORMANCE.md): median at most 1.5x sha384sum.
 #
 #   bench/measure_vs_sha384sum.sh [OVMF_FILE]      (uses build-release/bin/cvtpm-measure)
+#   CVTPM_MEASURE=PATH ...                         another cvtpm-measure (bench/installed_measure.sh:
+#                                                  the one the .deb installs)
+#   SEV_SNP_MEASURE=DIR ...                        also time sev-snp-measure.py from a checkout of
+#                                                  virtee/sev-snp-measure in DIR, run by Debian's
+#                                                  python3 (python3-cryptography); its digest must
+#                                                  equal cvtpm-measure's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ovmf=${1:-/usr/share/OVMF/OVMF_CODE.fd}
@@ -12,12 +18,23 @@ runs=${RUNS:-100}
 [ -x "$measure" ] || { echo "build it first: cmake --preset release && cmake --build --preset release" >&2; exit 2; }
 command -v hyperfine >/dev/null || { echo "hyperfine missing: scripts/install-deps.sh" >&2; exit 2; }
 
+args="--mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf $ovmf"
+others=()
+if [ -n "${SEV_SNP_MEASURE:-}" ]; then
+  ssm="/usr/bin/python3 $SEV_SNP_MEASURE/sev-snp-measure.py $args"
+  theirs=$($ssm) || { echo "sev-snp-measure failed: $ssm" >&2; exit 2; }
+  ours=$($measure $args)
+  [ "$theirs" = "$ours" ] || { echo "digests differ: sev-snp-measure $theirs, cvtpm-measure $ours" >&2; exit 1; }
+  echo "same launch digest from both: $ours"
+  others=(-n sev-snp-measure "$ssm")
+fi
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 hyperfine -N --warmup 10 --runs "$runs" --export-json "$out/r.json" \
-  -n cvtpm-measure "$measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf $ovmf" \
+  -n cvtpm-measure "$measure $args" \
   -n sha384sum "sha384sum $ovmf" \
-  -n openssl-dgst "openssl dgst -sha384 $ovmf" >/dev/null
+  -n openssl-dgst "openssl dgst -sha384 $ovmf" "${others[@]}" >/dev/null
 
 python3 - "$out/r.json" <<'PY'
 import json, sys
