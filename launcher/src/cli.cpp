@@ -374,14 +374,6 @@ std::optional<GuestVmOptions> guest_options(const EmulateCliOptions& o) {
 }
 
 int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
-  // The search order every tool shares (cvtpm/support/data_files.h).
-  if (o.options.firmware.empty()) {
-    o.options.firmware = find_data_file("cvtpm-fw.elf", process_data_search(o.data_dir)).string();
-  }
-  // The bridge is a tool: beside this one in the build tree's bin/ and in an installed bin/.
-  if (o.options.bridge.empty()) {
-    o.options.bridge = (running_tool_dir() / "cvtpm-tpm-bridge").string();
-  }
   if (o.port) {
     if (*o.port == 0 || *o.port > 65534) {
       throw InputError("--port",
@@ -393,6 +385,16 @@ int run_emulate(EmulateCliOptions& o, std::ostream& out, std::ostream& err) {
   if (o.guest && o.options.smoke) throw InputError("--smoke", "not with --guest");
   o.options.guest = guest_options(o);
   check_state_options(o.options);
+  // The firmware last: a mistake in the options is reported as itself, whether or not this
+  // build has a firmware (the asan preset builds none). The search order every tool shares
+  // (cvtpm/support/data_files.h).
+  if (o.options.firmware.empty()) {
+    o.options.firmware = find_data_file("cvtpm-fw.elf", process_data_search(o.data_dir)).string();
+  }
+  // The bridge is a tool: beside this one in the build tree's bin/ and in an installed bin/.
+  if (o.options.bridge.empty()) {
+    o.options.bridge = (running_tool_dir() / "cvtpm-tpm-bridge").string();
+  }
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   ::sigaction(SIGINT, &sa, nullptr);
