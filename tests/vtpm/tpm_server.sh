@@ -50,6 +50,17 @@ firmware_server() {
 # tpm_server_pid. Returns once the data port accepts connections — for the firmware, once the
 # bridge reports the firmware link up (the TPM is manufactured) — (0) or the server died or never
 # got ready (1).
+# wait_for_server_line TEXT LOG: 0 once LOG holds TEXT, 1 if $tpm_server_pid dies first or 60 s
+# pass.
+wait_for_server_line() {
+  for _ in $(seq 1200); do
+    kill -0 "$tpm_server_pid" 2>/dev/null || return 1
+    grep -q "$1" "$2" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 start_tpm_server() {
   local kind=$1 port=$2 dir=$3
   case $kind in
@@ -60,23 +71,15 @@ start_tpm_server() {
       firmware_server "$port" "$dir" "$4" "$5" >"$dir/server.log" 2>&1 &
       tpm_server_pid=$!
       # Booting and manufacturing the TPM (an RSA-2048 EK) takes a few seconds under TCG.
-      for _ in $(seq 1200); do
-        kill -0 "$tpm_server_pid" 2>/dev/null || return 1
-        grep -q "firmware link up" "$dir/server.log" 2>/dev/null && return 0
-        sleep 0.05
-      done
-      return 1
+      wait_for_server_line "firmware link up" "$dir/server.log"
+      return
       ;;
     launch-state)
       "$4" emulate --port "$port" --state "$dir/vtpm.state" --log-dir "$dir/launch" \
         >"$dir/server.log" 2>&1 &
       tpm_server_pid=$!
-      for _ in $(seq 1200); do
-        kill -0 "$tpm_server_pid" 2>/dev/null || return 1
-        grep -q "vTPM ready on" "$dir/server.log" 2>/dev/null && return 0
-        sleep 0.05
-      done
-      return 1
+      wait_for_server_line "vTPM ready on" "$dir/server.log"
+      return
       ;;
     swtpm)
       mkdir -p "$dir/state"

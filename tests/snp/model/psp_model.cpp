@@ -85,7 +85,8 @@ std::vector<std::uint8_t> PspModel::derive_key(unsigned requester_vmpl, std::uin
   //    go-sev-guest: "Must be less than or equal to GuestSVN at launch").
   if (req.guest_svn > launch_.guest_svn) return answer();
   //  - TCB_VERSION "must not exceed CommittedTcb" (virtee/sev; go-sev-guest). The model compares
-  //    the eight SVN bytes one by one (how the PSP orders TCB versions is not in those sources).
+  //    the eight SVN bytes one by one: how the PSP orders TCB versions is UNKNOWN (not in those
+  //    sources); a request that is greater in any byte is refused.
   for (int i = 0; i < 8; ++i) {
     if (((req.tcb_version >> (8 * i)) & 0xFF) > ((committed_tcb_ >> (8 * i)) & 0xFF)) {
       return answer();
